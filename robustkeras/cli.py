@@ -1,0 +1,106 @@
+"""The `robustkeras` command: `tour`, `train`, `eval`."""
+
+import argparse
+import json
+import sys
+
+
+def _train(args):
+    from robustkeras.training import train
+
+    train(args.arch, out_dir=args.out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+          weight_decay=args.weight_decay, norm=args.norm, eps=args.eps, steps=args.steps,
+          step_size=args.step_size, holdout=args.holdout, eval_every=args.eval_every, seed=args.seed,
+          data_path=args.data, limit=args.limit, resume=not args.no_resume, deterministic=args.deterministic,
+          verbose=1 if sys.stdout.isatty() else 2)
+    return 0
+
+
+def _eval(args):
+    from robustkeras import pretrained
+    from robustkeras.data import load_cifar10_arrays, to_float
+    from robustkeras.evaluate import robust_accuracy
+
+    model = pretrained.load(args.model)
+    x, y = load_cifar10_arrays("test", path=args.data, limit=args.limit)
+    x, y = to_float(x), y.astype("int32")
+    if args.attack == "autoattack":
+        from robustkeras.evaluate import autoattack
+
+        result = autoattack(model, x, y, norm=args.norm, eps=args.eps, seed=args.seed, show_progress=True)
+    else:
+        result = robust_accuracy(model, x, y, norm=args.norm, eps=args.eps, steps=args.steps,
+                                 restarts=args.restarts, seed=args.seed, show_progress=True)
+    result["model"] = args.model
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+def _tour(args):
+    from robustkeras.tour import run_tour
+
+    run_tour(out_dir=args.out, model_name=args.model, quick=args.quick, seed=args.seed)
+    return 0
+
+
+def build_parser():
+    """The argument parser of the `robustkeras` command."""
+    parser = argparse.ArgumentParser(prog="robustkeras", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    tour = sub.add_parser("tour", help="run every synthesis task on the bundled robust model")
+    tour.add_argument("--out", default="tour_output", help="folder for the PNG grids and metrics")
+    tour.add_argument("--model", default="fastnet_l2_robust", help="pretrained robust model name")
+    tour.add_argument("--quick", action="store_true", help="tiny settings (seconds, for tests)")
+    tour.add_argument("--seed", type=int, default=0)
+    tour.set_defaults(func=_tour)
+
+    train = sub.add_parser("train", help="train a model (adversarially if --eps > 0), resumable")
+    train.add_argument("--arch", default="fastnet")
+    train.add_argument("--out", required=True, help="run folder (checkpoint, log, weights)")
+    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--batch-size", type=int, default=256)
+    train.add_argument("--lr", type=float, default=0.2)
+    train.add_argument("--weight-decay", type=float, default=5e-4)
+    train.add_argument("--norm", default="l2", choices=["l2", "linf"])
+    train.add_argument("--eps", type=float, default=0.5, help="0 for standard training")
+    train.add_argument("--steps", type=int, default=1, help="attack steps (1 = fast FGSM with random start)")
+    train.add_argument("--step-size", type=float, default=None)
+    train.add_argument("--holdout", type=int, default=5000)
+    train.add_argument("--eval-every", type=int, default=4)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--data", default=None, help="CIFAR-10 binary layout (default: ROBUSTKERAS_DATA)")
+    train.add_argument("--limit", type=int, default=None)
+    train.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
+    train.add_argument("--deterministic", action="store_true")
+    train.set_defaults(func=_train)
+
+    ev = sub.add_parser("eval", help="clean and robust accuracy of a pretrained model on the test set")
+    ev.add_argument("--model", required=True)
+    ev.add_argument("--attack", default="pgd", choices=["pgd", "autoattack"])
+    ev.add_argument("--norm", default="l2", choices=["l2", "linf"])
+    ev.add_argument("--eps", type=float, default=0.5)
+    ev.add_argument("--steps", type=int, default=20)
+    ev.add_argument("--restarts", type=int, default=1)
+    ev.add_argument("--limit", type=int, default=None)
+    ev.add_argument("--data", default=None)
+    ev.add_argument("--seed", type=int, default=0)
+    ev.set_defaults(func=_eval)
+    return parser
+
+
+def main(argv=None):
+    """Entry point; returns the exit status. Bad arguments exit 2 with one line."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"robustkeras {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"robustkeras {args.command}: interrupted (rerun the same command to resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""CIFAR-10: the official binary layout read with numpy, tfds as a fallback, a bundled sample.
+
+The binary reader needs only numpy, so training also runs where TensorFlow is
+absent (the JAX path). Sources, in order: an explicit `path`, the environment
+variable `ROBUSTKERAS_DATA`, the project cache `.cache/` beside the package, then
+tfds `cifar10` (online).
+"""
+
+import io
+import os
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+from robustkeras import _checks
+
+CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+)
+NUM_CLASSES = len(CLASSES)
+MEAN = (0.4914, 0.4822, 0.4465)
+STD = (0.2470, 0.2435, 0.2616)
+
+_RECORD = 1 + 32 * 32 * 3
+_FILES = {
+    "train": [f"data_batch_{i}.bin" for i in range(1, 6)],
+    "test": ["test_batch.bin"],
+}
+_SAMPLE = Path(__file__).with_name("assets") / "cifar10_test_sample.npz"
+_PROJECT_CACHE = Path(__file__).resolve().parent.parent / ".cache"
+
+HOW_TO_PROVIDE = (
+    "CIFAR-10 not found. Pass `path=` or set ROBUSTKERAS_DATA to a folder holding "
+    "`cifar-10-batches-bin/` or `cifar-10-binary.tar.gz` (the official binary layout); "
+    "offline, build it with `python ../shared/data/cifar10/make_batches.py .cache`; "
+    "online, `pip install tensorflow-datasets` lets tfds download it."
+)
+
+
+def _decode_records(raw):
+    """Decode official binary records into (uint8 NHWC images, uint8 labels)."""
+    rec = np.frombuffer(raw, np.uint8)
+    if rec.size % _RECORD:
+        raise ValueError(f"CIFAR-10 binary data is truncated: {rec.size} bytes is not a multiple of {_RECORD}")
+    rec = rec.reshape(-1, _RECORD)
+    images = rec[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(images), rec[:, 0].copy()
+
+
+def _read_folder(folder, split):
+    parts = [_decode_records((folder / name).read_bytes()) for name in _FILES[split]]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _read_tarball(tar_path, split):
+    with tarfile.open(tar_path, "r:gz") as tar:
+        by_name = {Path(m.name).name: m for m in tar if m.isfile()}
+        raw = [tar.extractfile(by_name[name]).read() for name in _FILES[split]]
+    parts = [_decode_records(r) for r in raw]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _find_binary(path):
+    candidates = [path] if path is not None else []
+    if path is None and os.environ.get("ROBUSTKERAS_DATA"):
+        candidates.append(os.environ["ROBUSTKERAS_DATA"])
+    if path is None:
+        candidates.append(_PROJECT_CACHE)
+    for base in map(Path, candidates):
+        for folder in (base, base / "cifar-10-batches-bin"):
+            if (folder / "test_batch.bin").is_file():
+                return folder
+        for tar_path in (base, base / "cifar-10-binary.tar.gz"):
+            if tar_path.is_file() and tar_path.name.endswith((".tar.gz", ".tgz")):
+                return tar_path
+    if path is not None:
+        raise ValueError(f"Expected `path` to hold the CIFAR-10 binary layout. Received: path={path!r}. " + HOW_TO_PROVIDE)
+    return None
+
+
+def _from_tfds(split):
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as err:
+        raise FileNotFoundError(HOW_TO_PROVIDE) from err
+    try:
+        images, labels = tfds.as_numpy(tfds.load("cifar10", split=split, batch_size=-1, as_supervised=True))
+    except Exception as err:  # tfds raises many kinds when offline
+        raise FileNotFoundError(f"{HOW_TO_PROVIDE} (tfds failed: {err})") from err
+    return images.astype(np.uint8), labels.astype(np.uint8)
+
+
+def load_cifar10_arrays(split="test", *, path=None, limit=None):
+    """Load CIFAR-10 as uint8 arrays.
+
+    Args:
+        split: "train" or "test".
+        path: folder holding `cifar-10-batches-bin/`, the folder itself, or the
+            official `cifar-10-binary.tar.gz`. Defaults to `ROBUSTKERAS_DATA`,
+            then the project cache, then tfds.
+        limit: keep only the first `limit` images.
+
+    Returns:
+        `(images, labels)`: uint8 `(N, 32, 32, 3)` and uint8 `(N,)`.
+
+    Example:
+        >>> x, y = load_cifar10_arrays("test", limit=100)
+        >>> x.shape, y.shape
+        ((100, 32, 32, 3), (100,))
+    """
+    split = _checks.one_of("split", split, {"train", "test"})
+    if limit is not None:
+        limit = _checks.positive_int("limit", limit)
+    source = _find_binary(path)
+    if source is None:
+        images, labels = _from_tfds(split)
+    elif source.is_dir():
+        images, labels = _read_folder(source, split)
+    else:
+        images, labels = _read_tarball(source, split)
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    return images, labels
+
+
+def load_sample(limit=None):
+    """The bundled sample: the first 200 offline test images as float32 in [0, 1].
+
+    Returns:
+        `(images, labels)`: float32 `(N, 32, 32, 3)` and int32 `(N,)`.
+
+    Example:
+        >>> x, y = load_sample(16)
+        >>> float(x.max()) <= 1.0
+        True
+    """
+    with np.load(_SAMPLE, allow_pickle=False) as data:
+        images, labels = data["images"], data["labels"]
+    if limit is not None:
+        limit = _checks.positive_int("limit", limit)
+        images, labels = images[:limit], labels[:limit]
+    return images.astype(np.float32) / 255.0, labels.astype(np.int32)
+
+
+def to_float(images):
+    """uint8 images to float32 in [0, 1]."""
+    return images.astype(np.float32) / 255.0
+
+
+def augment_batch(images, rng):
+    """Random crop with 4-pixel reflect padding and horizontal flip, on a uint8 batch in numpy.
+
+    Args:
+        images: uint8 `(N, 32, 32, 3)`.
+        rng: a `numpy.random.Generator` (the caller derives it from seed and epoch).
+
+    Returns:
+        Augmented uint8 batch, same shape.
+    """
+    n, h, w, _ = images.shape
+    padded = np.pad(images, ((0, 0), (4, 4), (4, 4), (0, 0)), mode="reflect")
+    dy = rng.integers(0, 9, n)
+    dx = rng.integers(0, 9, n)
+    rows = dy[:, None] + np.arange(h)[None, :]
+    cols = dx[:, None] + np.arange(w)[None, :]
+    out = padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    flip = rng.random(n) < 0.5
+    out[flip] = out[flip, :, ::-1]
+    return out
+
+
+class EpochBatches:
+    """Batches for one epoch, shuffled and augmented from `(seed, epoch)` alone.
+
+    Deriving the order from the epoch number (not from a stateful generator)
+    makes a resumed run see exactly the batches an uninterrupted run would.
+    A `keras.utils.PyDataset`-free plain iterable so it works on every backend.
+    """
+
+    def __init__(self, images, labels, *, batch_size, seed, epoch, augment=True, drop_remainder=True):
+        self.images, self.labels = images, labels
+        self.batch_size, self.augment = batch_size, augment
+        self.rng = np.random.default_rng([seed, epoch])
+        self.order = self.rng.permutation(len(images))
+        full = len(images) // batch_size
+        self.num_batches = full if drop_remainder or full * batch_size == len(images) else full + 1
+
+    def __len__(self):
+        return self.num_batches
+
+    def __iter__(self):
+        for i in range(self.num_batches):
+            idx = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+            batch = self.images[idx]
+            if self.augment:
+                batch = augment_batch(batch, self.rng)
+            yield to_float(batch), self.labels[idx].astype(np.int32)
+
+
+def load_cifar10(split="test", *, path=None, batch_size=128, augment=False, shuffle=None,
+                 seed=0, limit=None, as_numpy=False):
+    """CIFAR-10 as a batched `tf.data.Dataset` of float32 images in [0, 1] and int32 labels.
+
+    Args:
+        split: "train" or "test".
+        path: see `load_cifar10_arrays`.
+        batch_size: images per batch.
+        augment: random crop (4-px padding) and horizontal flip.
+        shuffle: shuffle each epoch; defaults to `split == "train"`.
+        seed: seed of shuffling and augmentation.
+        limit: keep only the first `limit` images.
+        as_numpy: return `(float32 images, int32 labels)` arrays instead.
+
+    Returns:
+        A `tf.data.Dataset`, or a tuple of numpy arrays when `as_numpy=True`.
+
+    Example:
+        >>> ds = load_cifar10("test", batch_size=256, limit=1000)
+        >>> x, y = next(iter(ds))
+    """
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    images, labels = load_cifar10_arrays(split, path=path, limit=limit)
+    if as_numpy:
+        return to_float(images), labels.astype(np.int32)
+    import tensorflow as tf
+
+    shuffle = split == "train" if shuffle is None else shuffle
+    ds = tf.data.Dataset.from_tensor_slices((images, labels.astype(np.int32))).cache()
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+
+    def prepare(x, y):
+        x = tf.image.convert_image_dtype(x, tf.float32)
+        if augment:
+            x = tf.pad(x, [[4, 4], [4, 4], [0, 0]], mode="REFLECT")
+            x = tf.image.stateless_random_crop(x, [32, 32, 3], seed=tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32, seed=seed))
+            x = tf.image.stateless_random_flip_left_right(x, seed=tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32, seed=seed + 1))
+        return x, y
+
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,42 @@
+"""Model registry: architectures by name, weights through `robustkeras.pretrained`."""
+
+from robustkeras import _checks
+from robustkeras.models.fastnet import fastnet
+from robustkeras.models.layers import Standardize
+from robustkeras.models.mobilenet import mobilenetv2_cifar
+from robustkeras.models.resnet import resnet18_cifar
+
+ARCHITECTURES = {
+    "fastnet": fastnet,
+    "fastnet_small": lambda **kw: fastnet(widths=(16, 32, 64, 128), name="fastnet_small", **kw),
+    "resnet18_cifar": resnet18_cifar,
+    "mobilenetv2_cifar": mobilenetv2_cifar,
+}
+
+
+def get_model(name, weights=None, **kwargs):
+    """Build an architecture by name, optionally loading registered weights.
+
+    Args:
+        name: one of `ARCHITECTURES` ("fastnet", "fastnet_small", "resnet18_cifar",
+            "mobilenetv2_cifar").
+        weights: `None` for random initialisation, or the name of a pretrained
+            model of this architecture (see `robustkeras.pretrained.available()`).
+        **kwargs: passed to the architecture (e.g. `num_classes`).
+
+    Returns:
+        A `keras.Model` returning logits for inputs in [0, 1].
+
+    Example:
+        >>> model = get_model("fastnet")
+        >>> robust = get_model("fastnet", weights="fastnet_l2_robust")
+    """
+    name = _checks.one_of("name", name, ARCHITECTURES)
+    if weights is not None:
+        from robustkeras import pretrained
+
+        return pretrained.load(weights, expected_arch=name)
+    return ARCHITECTURES[name](**kwargs)
+
+
+__all__ = ["get_model", "ARCHITECTURES", "fastnet", "resnet18_cifar", "mobilenetv2_cifar", "Standardize"]

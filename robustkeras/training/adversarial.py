@@ -1,0 +1,149 @@
+"""Adversarial training as a Keras model whose `train_step` attacks each batch first.
+
+One TensorFlow `train_step` (GradientTape) and one JAX `train_step` (stateless),
+sharing the attack (`pgd_loop`), the step rules and the batch mixing.
+"""
+
+import keras
+from keras import ops
+
+from robustkeras import _checks
+from robustkeras import backend as B
+from robustkeras.attacks.pgd import pgd_loop
+from robustkeras.attacks.steps import make_step_rule
+
+
+class AdversarialTrainer(keras.Model):
+    """Wraps a classifier; `fit` trains it on PGD (or fast FGSM) examples of each batch.
+
+    The wrapped classifier shares its variables with the trainer, so after
+    `fit` it is the robust model: save or use it directly.
+
+    Args:
+        classifier: a Keras model returning logits, inputs in [0, 1].
+        norm: "l2" or "linf" threat model.
+        eps: radius of the threat ball (pixels in [0, 1]).
+        steps: attack steps per batch (1 = FGSM).
+        step_size: attack step length; defaults to `2.5 * eps / steps`
+            (and `1.25 * eps` for one step, as in fast adversarial training).
+        random_start: start each attack from a random point of the ball.
+        adv_fraction: fraction of each batch replaced by its adversarial version.
+        track_clean: also report accuracy on the clean batch (one more forward pass).
+        seed: seed of the random starts (combined with the optimizer's step count,
+            so a resumed run draws the same noise).
+
+    Example:
+        >>> trainer = AdversarialTrainer(fastnet(), norm="l2", eps=0.5, steps=1)
+        >>> trainer.compile(optimizer="sgd")
+        >>> trainer.fit(x, y, epochs=1)
+    """
+
+    def __init__(self, classifier, *, norm="l2", eps=0.5, steps=1, step_size=None, random_start=True,
+                 adv_fraction=1.0, track_clean=False, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.classifier = classifier
+        self.norm = _checks.one_of("norm", norm, {"l2", "linf"})
+        self.eps = _checks.non_negative("eps", eps)
+        self.steps = _checks.positive_int("steps", steps)
+        default_step = 1.25 * self.eps if self.steps == 1 else 2.5 * self.eps / self.steps
+        self.step_size = _checks.non_negative("step_size", default_step if step_size is None else step_size)
+        self.random_start = bool(random_start)
+        self.adv_fraction = _checks.non_negative("adv_fraction", adv_fraction)
+        if self.adv_fraction > 1:
+            raise ValueError(f"Expected `adv_fraction` in [0, 1]. Received: adv_fraction={adv_fraction}")
+        self.seed = _checks.positive_int("seed", seed, minimum=0)
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.clean_accuracy_tracker = (
+            keras.metrics.SparseCategoricalAccuracy(name="clean_accuracy") if track_clean else None
+        )
+
+    def call(self, x, training=False):
+        return self.classifier(x, training=training)
+
+    def compile(self, optimizer="sgd", loss=None, **kwargs):
+        """As `keras.Model.compile`; the loss defaults to cross-entropy on logits."""
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True) if loss is None else loss
+        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    # Shared by both backends -------------------------------------------------
+    def _adversarial_batch(self, logits_fn, x, y, step):
+        """The batch to train on: adversarial images for the first `adv_fraction` of it."""
+        if self.eps == 0 or self.adv_fraction == 0:
+            return x  # standard training: no attack to pay for
+        rule = make_step_rule(self.norm, self.eps, self.step_size)
+        seed = B.fold_seed(self.seed, step)
+        x_adv = pgd_loop(logits_fn, x, y, rule, steps=self.steps, random_start=self.random_start, seed=seed)
+        x_adv = ops.stop_gradient(x_adv)
+        if self.adv_fraction >= 1.0:
+            return x_adv
+        n = ops.shape(x)[0]
+        mask = ops.arange(n) < ops.cast(ops.cast(n, "float32") * self.adv_fraction, "int32")
+        return ops.where(ops.reshape(mask, (-1, 1, 1, 1)), x_adv, x)
+
+    def _step_count(self, optimizer_variables=None):
+        if optimizer_variables is None:
+            return self.optimizer.iterations
+        index = next(i for i, v in enumerate(self.optimizer.variables) if v is self.optimizer.iterations)
+        return optimizer_variables[index]
+
+    def train_step(self, *args):
+        if B.name() == "jax":
+            return self._jax_train_step(*args)
+        return self._tf_train_step(*args)
+
+    # TensorFlow ---------------------------------------------------------------
+    def _tf_train_step(self, data):
+        import tensorflow as tf
+
+        x, y = data[0], data[1]
+        x_train = self._adversarial_batch(lambda t: self(t, training=False), x, y, self._step_count())
+        with tf.GradientTape() as tape:
+            logits = self(x_train, training=True)
+            loss = self._compute_loss(x=x_train, y=y, y_pred=logits, training=True)
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(grads, self.trainable_variables)
+        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+        self.accuracy_tracker.update_state(y, logits)
+        if self.clean_accuracy_tracker is not None:
+            self.clean_accuracy_tracker.update_state(y, self(x, training=False))
+        return {m.name: m.result() for m in self.metrics}
+
+    # JAX ----------------------------------------------------------------------
+    def _loss_and_updates(self, trainable, non_trainable, x, y):
+        logits, non_trainable = self.stateless_call(trainable, non_trainable, x, training=True)
+        loss = self._compute_loss(x=x, y=y, y_pred=logits, training=True)
+        return loss, (logits, non_trainable)
+
+    def _jax_train_step(self, state, data):
+        import jax
+
+        trainable, non_trainable, optimizer_vars, metrics_vars = state
+        x, y = data[0], data[1]
+
+        def logits_fn(t):
+            return self.stateless_call(trainable, non_trainable, t, training=False)[0]
+
+        x_train = self._adversarial_batch(logits_fn, x, y, self._step_count(optimizer_vars))
+        grad_fn = jax.value_and_grad(self._loss_and_updates, has_aux=True)
+        (loss, (logits, non_trainable)), grads = grad_fn(trainable, non_trainable, x_train, y)
+        trainable, optimizer_vars = self.optimizer.stateless_apply(optimizer_vars, grads, trainable)
+        updates = {"loss": ((loss,), {"sample_weight": ops.shape(x)[0]}),
+                   "accuracy": ((y, logits), {})}
+        if self.clean_accuracy_tracker is not None:
+            updates["clean_accuracy"] = ((y, logits_fn(x)), {})
+        logs, metrics_vars = _stateless_metrics(self.metrics, metrics_vars, updates)
+        return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)
+
+
+def _stateless_metrics(metrics, metrics_vars, updates):
+    """Update each metric named in `updates` statelessly; return logs and new variables."""
+    logs, new_vars, start = {}, [], 0
+    for metric in metrics:
+        mine = metrics_vars[start:start + len(metric.variables)]
+        start += len(metric.variables)
+        if metric.name in updates:
+            args, kwargs = updates[metric.name]
+            mine = metric.stateless_update_state(mine, *args, **kwargs)
+        logs[metric.name] = metric.stateless_result(mine)
+        new_vars += list(mine)
+    return logs, new_vars

@@ -1,0 +1,145 @@
+"""`train`: adversarial (or standard) training of a registered architecture, resumable.
+
+A checkpoint (weights, optimizer state, epoch, history) is written atomically
+after every epoch; each epoch's shuffle and augmentation derive from
+`(seed, epoch)` and each step's random start from `(seed, optimizer step)`, so
+an interrupted run resumed with `resume=True` ends with the same weights as an
+uninterrupted one.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from robustkeras import _checks, _io
+from robustkeras.data import EpochBatches, load_cifar10_arrays, to_float
+from robustkeras.evaluate import robust_accuracy
+from robustkeras.models import get_model
+from robustkeras.training.adversarial import AdversarialTrainer
+
+
+def split_holdout(images, labels, holdout, seed):
+    """Split off `holdout` training images (chosen by `seed`) for choosing checkpoints."""
+    order = np.random.default_rng(seed).permutation(len(images))
+    keep, held = order[holdout:], order[:holdout]
+    return (images[keep], labels[keep]), (images[held], labels[held])
+
+
+def make_optimizer(lr, momentum, weight_decay, total_steps, warmup_fraction):
+    """SGD with Nesterov momentum, linear warm-up then cosine decay to zero."""
+    warmup = int(total_steps * warmup_fraction)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0, decay_steps=max(total_steps - warmup, 1), alpha=0.0,
+        warmup_target=lr, warmup_steps=warmup)
+    optimizer = keras.optimizers.SGD(schedule, momentum=momentum, nesterov=True, weight_decay=weight_decay)
+    optimizer.exclude_from_weight_decay(var_names=["bn", "bias", "gamma", "beta"])
+    return optimizer
+
+
+def _save_checkpoint(folder, classifier, optimizer, state):
+    folder.mkdir(parents=True, exist_ok=True)
+    with _io.atomic_path(folder / "model.weights.h5") as tmp:
+        classifier.save_weights(tmp)
+    with _io.atomic_path(folder / "optimizer.npz") as tmp:
+        np.savez(tmp, *[np.asarray(v) for v in optimizer.variables])
+    _io.write_text(folder / "state.json", json.dumps(state, indent=1))
+
+
+def _load_checkpoint(folder, classifier, optimizer):
+    state = json.loads((folder / "state.json").read_text())
+    classifier.load_weights(folder / "model.weights.h5")
+    optimizer.build(classifier.trainable_variables)
+    with np.load(folder / "optimizer.npz", allow_pickle=False) as saved:
+        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    if len(values) != len(optimizer.variables):
+        raise ValueError(f"Checkpoint in {folder} does not match this optimizer; delete it or use resume=False")
+    for var, value in zip(optimizer.variables, values):
+        var.assign(value)
+    return state
+
+
+def train(arch="fastnet", *, out_dir, epochs=20, batch_size=256, lr=0.2, momentum=0.9, weight_decay=5e-4,
+          warmup_fraction=0.2, norm="l2", eps=0.5, steps=1, step_size=None, holdout=5000, eval_every=4,
+          eval_images=1000, eval_steps=10, seed=0, data_path=None, limit=None, resume=True,
+          deterministic=False, verbose=2, arch_kwargs=None):
+    """Train `arch` adversarially (`eps > 0`) or normally (`eps == 0`) on CIFAR-10.
+
+    Args:
+        arch: registered architecture name.
+        out_dir: folder for the checkpoint, `log.jsonl`, `best.weights.h5` and `final.weights.h5`.
+        epochs, batch_size, lr, momentum, weight_decay, warmup_fraction: the SGD schedule.
+        norm, eps, steps, step_size: the training attack (see `AdversarialTrainer`).
+        holdout: training images held out to choose the checkpoint (never the test set).
+        eval_every: evaluate on the held-out images every this many epochs (and at the end).
+        eval_images, eval_steps: held-out images attacked with PGD-`eval_steps` for the choice.
+        seed: seeds weights, data order, augmentation and attack noise.
+        data_path: CIFAR-10 location (see `robustkeras.data`).
+        limit: train on the first `limit` images only (tests).
+        resume: continue from the checkpoint in `out_dir` if there is one.
+        deterministic: TensorFlow op determinism (bit-identical reruns on CPU).
+        verbose: Keras verbosity (1 progress bar, 2 one line per epoch).
+        arch_kwargs: extra arguments for the architecture.
+
+    Returns:
+        The trained classifier (held-out-best weights loaded) and the history (list of dicts).
+
+    Example:
+        >>> model, history = train("fastnet", out_dir="runs/robust", epochs=20)
+    """
+    epochs = _checks.positive_int("epochs", epochs)
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    holdout = _checks.positive_int("holdout", holdout, minimum=0)
+    out_dir = Path(out_dir)
+    keras.utils.set_random_seed(seed)
+    if deterministic and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    images, labels = load_cifar10_arrays("train", path=data_path, limit=limit)
+    (x_train, y_train), (x_held, y_held) = split_holdout(images, labels, holdout, seed)
+    x_held, y_held = to_float(x_held[:eval_images]), y_held[:eval_images].astype(np.int32)
+    steps_per_epoch = len(x_train) // batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"Expected at least `batch_size`={batch_size} training images. Received: {len(x_train)}")
+
+    classifier = get_model(arch, **(arch_kwargs or {}))
+    trainer = AdversarialTrainer(classifier, norm=norm, eps=eps, steps=steps, step_size=step_size, seed=seed)
+    optimizer = make_optimizer(lr, momentum, weight_decay, epochs * steps_per_epoch, warmup_fraction)
+    trainer.compile(optimizer=optimizer)
+    checkpoint = out_dir / "checkpoint"
+    state = {"epoch": 0, "history": [], "best": None}
+    if resume and (checkpoint / "state.json").is_file():
+        state = _load_checkpoint(checkpoint, classifier, optimizer)
+        print(f"resuming {out_dir} after epoch {state['epoch']}", flush=True)
+
+    for epoch in range(state["epoch"], epochs):
+        start = time.time()
+        batches = EpochBatches(x_train, y_train, batch_size=batch_size, seed=seed, epoch=epoch)
+        logs = trainer.fit(iter(batches), steps_per_epoch=len(batches), epochs=epoch + 1,
+                           initial_epoch=epoch, verbose=verbose).history
+        record = {"epoch": epoch + 1, "seconds": round(time.time() - start, 1),
+                  **{k: round(float(v[-1]), 4) for k, v in logs.items()}}
+        if len(x_held) and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
+            held = robust_accuracy(classifier, x_held, y_held, norm=norm, eps=eps if eps > 0 else 0.5,
+                                   steps=eval_steps, seed=seed)
+            record.update(holdout_clean=held["clean"], holdout_robust=held["robust"])
+            score = held["robust"] if eps > 0 else held["clean"]
+            if state["best"] is None or score >= state["best"]["score"]:
+                state["best"] = {"epoch": epoch + 1, "score": score}
+                with _io.atomic_path(out_dir / "best.weights.h5") as tmp:
+                    classifier.save_weights(tmp)
+        state["history"].append(record)
+        state["epoch"] = epoch + 1
+        _save_checkpoint(checkpoint, classifier, optimizer, state)
+        with open(out_dir / "log.jsonl", "a") as log:
+            log.write(json.dumps(record) + "\n")
+        print(json.dumps(record), flush=True)
+
+    with _io.atomic_path(out_dir / "final.weights.h5") as tmp:
+        classifier.save_weights(tmp)
+    if (out_dir / "best.weights.h5").is_file():
+        classifier.load_weights(out_dir / "best.weights.h5")
+    return classifier, state["history"]
