@@ -44,6 +44,40 @@ def value_and_input_grad(objective, x):
     return values, tape.gradient(total, x)
 
 
+def value_aux_and_input_grad(objective, x):
+    """Like `value_and_input_grad` for an objective that also returns an auxiliary output.
+
+    Attacks use it to get the logits of the very forward pass that gave the
+    gradient, instead of paying a second forward pass.
+
+    Args:
+        objective: callable `x -> (values, aux)`, `values` of shape `(N,)`.
+        x: float tensor `(N, ...)`.
+
+    Returns:
+        `(values, aux, grad)`.
+
+    Example:
+        >>> values, logits, grad = value_aux_and_input_grad(lambda x: (loss(model(x)), model(x)), x)
+    """
+    if name() == "jax":
+        import jax
+
+        def total(x):
+            values, aux = objective(x)
+            return keras.ops.sum(values), (values, aux)
+
+        (_, (values, aux)), grad = jax.value_and_grad(total, has_aux=True)(x)
+        return values, aux, grad
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        values, aux = objective(x)
+        total = tf.reduce_sum(values)
+    return values, aux, tape.gradient(total, x)
+
+
 def fold_seed(seed, salt):
     """A 2-element int32 seed tensor from a scalar seed and a salt (e.g. step or restart index)."""
     return keras.ops.stack(

@@ -75,6 +75,34 @@ class L2Step:
         return ops.clip(x0 + radius * direction, 0.0, 1.0)
 
 
+def surface_start(rule, x0, seed):
+    """A random point on the sphere of radius `rule.eps` around `x0`, clipped to [0, 1].
+
+    This is the start of Auto-PGD (Croce & Hein 2020): uniform noise scaled so
+    its largest pixel is `eps` (L-infinity), or a Gaussian direction of length
+    `eps` (L2). Starting on the surface, not inside the ball, is what the
+    published attack does.
+
+    Args:
+        rule: an `L2Step` or `LinfStep` (only `norm` and `eps` are used).
+        x0: clean images `(N, H, W, C)`.
+        seed: 2-element int32 seed tensor.
+
+    Returns:
+        Start images shaped like `x0`.
+
+    Example:
+        >>> x_start = surface_start(LinfStep(8 / 255, 0.0), x0, B.fold_seed(0, 0))
+    """
+    if rule.norm == "linf":
+        noise = B.stateless_uniform(ops.shape(x0), seed, -1.0, 1.0)
+        size = ops.max(ops.abs(noise), axis=(1, 2, 3), keepdims=True)
+    else:
+        noise = B.stateless_normal(ops.shape(x0), seed)
+        size = l2_norm(noise)
+    return ops.clip(x0 + rule.eps * noise / (size + _TINY), 0.0, 1.0)
+
+
 STEP_RULES = {"l2": L2Step, "linf": LinfStep}
 
 
