@@ -191,7 +191,7 @@ def _resolve_target(target, target_rank, y, logits, targeted):
     n, num_classes = logits.shape
     if not targeted:
         if target is not None:
-            raise ValueError(f"Expected `target=None` unless `targeted=True`. Received: target={target!r}")
+            raise ValueError(f"Expected `target` to be None unless `targeted=True`. Received: target={target!r}")
         return y
     if target is None:
         rank = _checks.positive_int("target_rank", target_rank)
