@@ -260,4 +260,4 @@ def test_jax_backend_gives_the_same_robust_accuracy(trained, sample, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["backend"] == "jax"
-    assert abs(result["robust"] - tf_acc) <= 0.01
+    assert abs(result["robust"] - tf_acc) <= 0.01, (result, tf_acc)
