@@ -20,6 +20,9 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; results are for sharing
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

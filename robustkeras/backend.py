@@ -129,7 +129,7 @@ def compile_fn(fn, *, jit_compile=None):
 
 
 def inference_fn(model):
-    """A pure `(state, x) -> float32 logits` view of `model` in inference mode, and its state.
+    """A pure `(state, x) -> float32 outputs` view of `model` in inference mode, and its state.
 
     On TensorFlow the state is empty and variables are read by reference; on JAX
     the variable values are passed in explicitly, so a jitted attack never bakes
@@ -145,8 +145,8 @@ def inference_fn(model):
 
         def fn(state, x):
             trainable, non_trainable = state
-            logits, _ = model.stateless_call(trainable, non_trainable, x, training=False)
-            return keras.ops.cast(logits, "float32")
+            outputs, _ = model.stateless_call(trainable, non_trainable, x, training=False)
+            return _to_float32(outputs)
 
         state = (
             [v.value for v in model.trainable_variables],
@@ -154,5 +154,10 @@ def inference_fn(model):
         )
         return fn, state
     if isinstance(model, keras.Model):
-        return (lambda state, x: keras.ops.cast(model(x, training=False), "float32")), ()
-    return (lambda state, x: keras.ops.cast(model(x), "float32")), ()
+        return (lambda state, x: _to_float32(model(x, training=False))), ()
+    return (lambda state, x: _to_float32(model(x))), ()
+
+
+def _to_float32(outputs):
+    # Mixed-precision models may return bfloat16 features; attack math stays float32.
+    return keras.tree.map_structure(lambda t: keras.ops.cast(t, "float32"), outputs)

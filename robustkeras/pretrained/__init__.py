@@ -1,0 +1,99 @@
+"""Pretrained models shipped with the package, listed in `manifest.json`, hash-checked at load.
+
+Each entry names its architecture, weights file (`.weights.h5`, no pickle),
+sha256, the exact training command, data, machine and minutes, and measured
+accuracies with the attack stated.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import keras
+
+from robustkeras import _checks
+
+FOLDER = Path(__file__).resolve().parent
+MANIFEST = FOLDER / "manifest.json"
+
+
+def manifest():
+    """The registry: `{name: entry}` as stored in `manifest.json`."""
+    if not MANIFEST.is_file():
+        return {}
+    return json.loads(MANIFEST.read_text())
+
+
+def available():
+    """Names of the pretrained models.
+
+    Example:
+        >>> "fastnet_l2_robust" in available()
+        True
+    """
+    return sorted(manifest())
+
+
+def sha256(path):
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _weights_path(name, entry, path):
+    path = Path(path) if path is not None else FOLDER / entry["file"]
+    if not path.is_file():
+        raise FileNotFoundError(f"Weights of `{name}` not found: expected {path}")
+    actual = sha256(path)
+    if actual != entry["sha256"]:
+        raise ValueError(
+            f"Weights file {path} does not match `{name}`: expected sha256 {entry['sha256'][:16]}..., "
+            f"got {actual[:16]}... (truncated, corrupted or another model's file)")
+    return path
+
+
+def load(name, *, expected_arch=None, path=None, compile=True):
+    """Load a pretrained model by name, after checking its weights file's sha256.
+
+    Args:
+        name: one of `available()`.
+        expected_arch: raise if the entry is of another architecture.
+        path: load this weights file instead of the shipped one (still hash-checked).
+        compile: compile with cross-entropy on logits and accuracy.
+
+    Returns:
+        A `keras.Model` returning logits for inputs in [0, 1].
+
+    Example:
+        >>> model = load("fastnet_l2_robust")
+    """
+    from robustkeras.models import ARCHITECTURES
+
+    entries = manifest()
+    name = _checks.one_of("name", name, entries)
+    entry = entries[name]
+    if expected_arch is not None and entry["arch"] != expected_arch:
+        raise ValueError(f"Expected weights of architecture `{expected_arch}`. Received: `{name}` is a {entry['arch']}")
+    weights = _weights_path(name, entry, path)
+    model = ARCHITECTURES[entry["arch"]](**entry.get("arch_kwargs", {}))
+    try:
+        model.load_weights(weights)
+    except Exception as err:  # h5py/keras raise many kinds for a mismatched file
+        raise ValueError(f"Weights file {weights} does not fit architecture `{entry['arch']}`: {err}") from err
+    if compile:
+        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    return model
+
+
+def register(name, *, arch, weights_file, **info):
+    """Add or replace a manifest entry for a weights file inside this folder (used by release scripts)."""
+    from robustkeras import _io
+
+    weights_file = Path(weights_file)
+    entries = manifest()
+    entries[name] = {"arch": arch, "file": weights_file.name, "sha256": sha256(weights_file), **info}
+    _io.write_text(MANIFEST, json.dumps(entries, indent=1, sort_keys=True) + "\n")
+    return entries[name]

@@ -1,0 +1,29 @@
+"""Image synthesis with one robust classifier: every task is `optimize` + an objective + constraints."""
+
+from robustkeras.synthesis.generation import class_objective, generate
+from robustkeras.synthesis.inpaint import inpaint, inpaint_objective, make_mask
+from robustkeras.synthesis.manipulation import FeaturePainter, feature_objective, manipulate
+from robustkeras.synthesis.optimizer import SynthesisResult, class_probability, feature_model, optimize
+from robustkeras.synthesis.seeds import compute_class_stats, load_class_stats, sample_seeds
+from robustkeras.synthesis.sketch import make_sketch, sketch_to_image, strokes_to_sketch
+from robustkeras.synthesis.super_resolution import bicubic, downsample, lowres_projection, super_resolve
+from robustkeras.synthesis.translation import PAIRS, translate
+
+TASKS = {
+    "generation": generate,
+    "inpainting": inpaint,
+    "super_resolution": super_resolve,
+    "sketch_to_image": sketch_to_image,
+    "translation": translate,
+    "manipulation": manipulate,
+}
+
+__all__ = [
+    "optimize", "SynthesisResult", "class_probability", "feature_model", "TASKS",
+    "generate", "class_objective", "sample_seeds", "compute_class_stats", "load_class_stats",
+    "inpaint", "inpaint_objective", "make_mask",
+    "super_resolve", "downsample", "bicubic", "lowres_projection",
+    "make_sketch", "strokes_to_sketch", "sketch_to_image",
+    "translate", "PAIRS",
+    "manipulate", "feature_objective", "FeaturePainter",
+]

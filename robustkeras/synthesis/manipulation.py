@@ -1,0 +1,93 @@
+"""Interactive feature manipulation: paint a region, grow a penultimate-layer feature there."""
+
+import numpy as np
+
+from robustkeras import _checks
+from robustkeras.evaluate import predict_logits
+from robustkeras.synthesis.optimizer import feature_model, optimize
+from robustkeras.synthesis.terms import feature_value, squared_distance
+
+
+def feature_objective(params, x, logits, features):
+    """Activation of the chosen unit minus `weight` times the squared change outside the region."""
+    return feature_value(features, params["unit"]) - params["weight"] * squared_distance(
+        x, params["reference"], params["keep"])
+
+
+def manipulate(model, images, unit, region, *, steps=40, step_size=0.5, weight=10.0, radius=np.inf):
+    """Maximise penultimate feature `unit` of each image, changing mostly the painted `region`.
+
+    Args:
+        model: robust classifier.
+        images: float32 `(N, 32, 32, 3)` in [0, 1].
+        unit: int feature index (or one per image).
+        region: `(N, 32, 32, 1)` or `(32, 32, 1)`, 1 inside the painted region.
+        steps, step_size, radius: the optimizer.
+        weight: weight of the consistency term outside the region.
+
+    Returns:
+        `SynthesisResult` (`extras`: `unit`, `region`).
+
+    Example:
+        >>> out = manipulate(model, x[:1], unit=17, region=make_mask("center", 1)).images
+    """
+    images = _checks.images("images", images)
+    width = feature_model(model).outputs[1].shape[-1]
+    units = np.broadcast_to(np.asarray(unit), (len(images),))
+    units = _checks.labels("unit", units, n=len(images), num_classes=width)
+    if np.ndim(region) not in (3, 4) or np.shape(region)[-3:] != images.shape[1:3] + (1,):
+        raise ValueError(f"Expected `region` of shape (N, H, W, 1) or (H, W, 1). Received: region.shape={np.shape(region)}")
+    region = np.broadcast_to(np.asarray(region, np.float32), images.shape[:3] + (1,))
+    params = {"unit": units, "reference": images, "keep": 1.0 - region, "weight": np.float32(weight)}
+    result = optimize(model, images, objective=feature_objective, params=params, steps=steps,
+                      step_size=step_size, radius=radius)
+    result.extras.update(unit=units, region=np.ascontiguousarray(region))
+    return result
+
+
+class FeaturePainter:
+    """The state behind a notebook widget: one image, painted step by step, with undo.
+
+    Example:
+        >>> painter = FeaturePainter(model, x[0])
+        >>> unit = painter.top_units(class_id=7)[0]
+        >>> painter.paint(region, unit)
+        >>> painter.image.shape
+        (32, 32, 3)
+    """
+
+    def __init__(self, model, image):
+        self.model = model
+        self.history = [_checks.images("image", np.asarray(image)[None])[0]]
+
+    @property
+    def image(self):
+        """The current image."""
+        return self.history[-1]
+
+    def top_units(self, class_id=None, k=5):
+        """Units that most raise `class_id`'s logit (head weight), or the most active ones now."""
+        if class_id is not None:
+            weights = np.asarray(self.model.layers[-1].kernel)
+            return list(np.argsort(-weights[:, class_id])[:k])
+        _, features = feature_model(self.model)(self.image[None], training=False)
+        return list(np.argsort(-np.asarray(features)[0])[:k])
+
+    def paint(self, region, unit, *, steps=20, step_size=0.5, weight=10.0):
+        """Grow `unit` inside `region` (H, W, 1) and return the new image."""
+        result = manipulate(self.model, self.image[None], unit, np.asarray(region, np.float32)[None],
+                            steps=steps, step_size=step_size, weight=weight)
+        self.history.append(result.images[0])
+        return self.image
+
+    def undo(self):
+        """Go back one paint stroke (never past the original)."""
+        if len(self.history) > 1:
+            self.history.pop()
+        return self.image
+
+    def prediction(self):
+        """Current class probabilities."""
+        logits = predict_logits(self.model, self.image[None])[0]
+        e = np.exp(logits - logits.max())
+        return e / e.sum()

@@ -1,0 +1,157 @@
+"""The one optimizer behind every synthesis task.
+
+A task is an *objective* (named loss terms, maximised), a *constraint set*
+(an L2 ball around an anchor image, the [0, 1] box, optionally a task-specific
+projection) and a *start point*. The step and the ball projection are the
+attack code's `L2Step`, so synthesis is literally a (targeted) attack run long
+enough to change what the image shows.
+
+Objectives and projections are module-level functions
+`objective(params, x, logits, features) -> (N,)` and `project(params, x) -> x`
+whose data arrive in `params` (a dict of tensors), so each (model, objective,
+projection) pair is compiled once and reused for any data of the same shape.
+"""
+
+import dataclasses
+import weakref
+
+import keras
+import numpy as np
+from keras import ops
+
+from robustkeras import _checks
+from robustkeras import backend as B
+from robustkeras.attacks.steps import L2Step
+
+
+@dataclasses.dataclass
+class SynthesisResult:
+    """What every task returns.
+
+    Attributes:
+        images: float32 `(N, H, W, C)` in [0, 1].
+        losses: float32 `(steps, N)`: the objective (higher is better) before each step.
+        start: the start images.
+        extras: task-specific arrays (targets, masks, baselines, ...).
+    """
+
+    images: np.ndarray
+    losses: np.ndarray
+    start: np.ndarray
+    extras: dict = dataclasses.field(default_factory=dict)
+
+
+_FEATURE_MODELS = weakref.WeakKeyDictionary()
+
+
+def feature_model(model):
+    """`model` with two outputs: logits and penultimate features (the classifier head's input).
+
+    Built once per model; it shares the model's variables.
+
+    Example:
+        >>> logits, features = feature_model(model)(x)
+    """
+    if model not in _FEATURE_MODELS:
+        head = model.layers[-1]
+        _FEATURE_MODELS[model] = keras.Model(model.inputs, [model.outputs[0], head.input],
+                                             name=f"{model.name}_features")
+    return _FEATURE_MODELS[model]
+
+
+def _outputs_fn(model, input_size):
+    """Pure `(state, x) -> (logits, features)`; resizes `x` to the model's input size first."""
+    fn, _ = B.inference_fn(feature_model(model))
+
+    def outputs(state, x):
+        if input_size is not None and ops.shape(x)[1] != input_size:
+            x = ops.image.resize(x, (input_size, input_size), interpolation="bilinear")
+        logits, features = fn(state, x)
+        return ops.cast(logits, "float32"), ops.cast(features, "float32")
+
+    return outputs
+
+
+def _run(outputs, state, objective, project, params, start, anchor, radius, step_size, steps):
+    """The compiled loop: normalised-gradient ascent, projected after every step."""
+    rule = L2Step(radius, step_size)
+
+    def score(x):
+        logits, features = outputs(state, x)
+        return objective(params, x, logits, features)
+
+    def body(i, carry):
+        x, history = carry
+        value, grad = B.value_and_input_grad(score, x)
+        history = ops.slice_update(history, (i, 0), ops.expand_dims(value, 0))
+        x = rule.project(rule.step(x, grad), anchor)
+        if project is not None:
+            x = ops.clip(project(params, x), 0.0, 1.0)
+        return x, history
+
+    history = ops.zeros((steps, ops.shape(start)[0]), "float32")
+    return ops.fori_loop(0, steps, body, (start, history))
+
+
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def _compiled(model, objective, project, input_size):
+    per_model = _COMPILED.setdefault(model, {})
+    key = (objective, project, input_size)
+    if key not in per_model:
+        outputs = _outputs_fn(model, input_size)
+
+        def run(state, params, start, anchor, radius, step_size, steps):
+            return _run(outputs, state, objective, project, params, start, anchor, radius, step_size, steps)
+
+        per_model[key] = (B.compile_fn(run), outputs)
+    return per_model[key]
+
+
+def optimize(model, start, *, objective, params, steps, step_size, radius=np.inf, anchor=None,
+             project=None, input_size=32):
+    """Maximise `objective` over images by projected, normalised gradient steps.
+
+    Args:
+        model: a classifier returning logits for inputs in [0, 1].
+        start: float32 `(N, H, W, 3)` start images in [0, 1] (H may be below 32:
+            they are resized to `input_size` inside the objective).
+        objective: `(params, x, logits, features) -> (N,)`, the score to maximise.
+        params: dict of arrays the objective and projection read.
+        steps: number of steps (>= 1).
+        step_size: L2 length of each step (>= 0).
+        radius: the L2 ball around `anchor` the images must stay in (`inf`: none).
+        anchor: centre of the ball; defaults to `start`.
+        project: optional `(params, x) -> x`, applied after the ball projection.
+        input_size: the model's input size.
+
+    Returns:
+        A `SynthesisResult`.
+
+    Example:
+        >>> result = optimize(model, start, objective=class_objective,
+        ...                   params={"target": targets}, steps=60, step_size=1.0, radius=30)
+    """
+    start = _checks.images("start", start)
+    steps = _checks.positive_int("steps", steps)
+    step_size = _checks.non_negative("step_size", step_size)
+    radius = _checks.non_negative("radius", radius) if np.isfinite(radius) else np.inf
+    anchor = start if anchor is None else _checks.images("anchor", anchor)
+    if anchor.shape != start.shape:
+        raise ValueError(f"Expected `anchor` of shape {start.shape}. Received: anchor.shape={anchor.shape}")
+    run, _ = _compiled(model, objective, project, input_size if start.shape[1] != input_size else None)
+    _, state = B.inference_fn(feature_model(model))
+    params = {k: np.asarray(v) for k, v in params.items()}
+    images, history = run(state, params, start, anchor, np.float32(radius), np.float32(step_size), np.int32(steps))
+    return SynthesisResult(np.asarray(images, np.float32), np.asarray(history, np.float32), start)
+
+
+def class_probability(model, images, classes, *, batch_size=500):
+    """Softmax probability of `classes[i]` for each image (numpy, inference mode)."""
+    probs = []
+    for a in range(0, len(images), batch_size):
+        logits = model(images[a:a + batch_size], training=False)
+        probs.append(np.asarray(ops.softmax(ops.cast(logits, "float32"), axis=-1)))
+    probs = np.concatenate(probs)
+    return probs[np.arange(len(images)), np.asarray(classes)]

@@ -1,0 +1,31 @@
+"""Class-to-class translation: move a source image towards a target class inside an L2 ball."""
+
+from robustkeras import _checks
+from robustkeras.synthesis.generation import class_objective
+from robustkeras.synthesis.optimizer import optimize
+
+# Pairs whose shapes are close enough for a small edit to change the class.
+PAIRS = (("horse", "deer"), ("automobile", "truck"), ("cat", "dog"), ("airplane", "bird"), ("ship", "airplane"))
+
+
+def translate(model, images, target_classes, *, steps=60, step_size=0.5, radius=6.0):
+    """Translate `images` to `target_classes` (e.g. horse -> deer) within an L2 `radius`.
+
+    Args:
+        model: robust classifier.
+        images: float32 `(N, 32, 32, 3)` in [0, 1] (source images).
+        target_classes: int `(N,)`.
+        steps, step_size, radius: the optimizer.
+
+    Returns:
+        `SynthesisResult` (`extras["target"]`).
+
+    Example:
+        >>> deer = translate(model, horses, np.full(len(horses), 4)).images
+    """
+    images = _checks.images("images", images)
+    target_classes = _checks.labels("target_classes", target_classes, n=len(images), num_classes=10)
+    result = optimize(model, images, objective=class_objective, params={"target": target_classes},
+                      steps=steps, step_size=step_size, radius=radius)
+    result.extras["target"] = target_classes
+    return result
