@@ -1,0 +1,90 @@
+"""Data: the official binary layout read with numpy, the bundled sample, augmentation, clear errors."""
+
+import tarfile
+
+import numpy as np
+import pytest
+
+from robustkeras import data
+
+
+def _write_fake_binary(folder, n_train=20, n_test=10):
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    expected = {}
+    for name, n in [(f"data_batch_{i}.bin", n_train) for i in range(1, 6)] + [("test_batch.bin", n_test)]:
+        labels = rng.integers(0, 10, n, dtype=np.uint8)
+        images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+        planes = images.transpose(0, 3, 1, 2).reshape(n, -1)
+        np.concatenate([labels[:, None], planes], 1).tofile(folder / name)
+        expected[name] = (images, labels)
+    return expected
+
+
+def test_reads_official_binary_layout(tmp_path):
+    expected = _write_fake_binary(tmp_path / "cifar-10-batches-bin")
+    x, y = data.load_cifar10_arrays("test", path=tmp_path)
+    np.testing.assert_array_equal(x, expected["test_batch.bin"][0])
+    np.testing.assert_array_equal(y, expected["test_batch.bin"][1])
+    x, y = data.load_cifar10_arrays("train", path=tmp_path / "cifar-10-batches-bin", limit=30)
+    assert x.shape == (30, 32, 32, 3) and x.dtype == np.uint8
+
+
+def test_reads_official_tarball(tmp_path):
+    expected = _write_fake_binary(tmp_path / "cifar-10-batches-bin")
+    tar_path = tmp_path / "cifar-10-binary.tar.gz"
+    with tarfile.open(tar_path, "w:gz") as tar:
+        tar.add(tmp_path / "cifar-10-batches-bin", arcname="cifar-10-batches-bin")
+    x, _ = data.load_cifar10_arrays("test", path=tar_path)
+    np.testing.assert_array_equal(x, expected["test_batch.bin"][0])
+
+
+def test_truncated_file_is_a_clear_error(tmp_path):
+    _write_fake_binary(tmp_path / "b")
+    with open(tmp_path / "b" / "test_batch.bin", "ab") as f:
+        f.write(b"xyz")
+    with pytest.raises(ValueError, match="truncated"):
+        data.load_cifar10_arrays("test", path=tmp_path / "b")
+
+
+def test_missing_path_names_the_argument(tmp_path):
+    with pytest.raises(ValueError, match="`path`"):
+        data.load_cifar10_arrays("test", path=tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="`split`"):
+        data.load_cifar10_arrays("validation", path=tmp_path)
+
+
+def test_tf_dataset_batches_in_unit_range(tmp_path):
+    _write_fake_binary(tmp_path / "cifar-10-batches-bin")
+    ds = data.load_cifar10("train", path=tmp_path, batch_size=8, augment=True)
+    x, y = next(iter(ds))
+    assert x.shape == (8, 32, 32, 3) and x.dtype.name == "float32"
+    assert 0.0 <= float(x.numpy().min()) and float(x.numpy().max()) <= 1.0
+
+
+def test_bundled_sample():
+    x, y = data.load_sample()
+    assert x.shape == (200, 32, 32, 3) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    assert set(np.unique(y)) == set(range(10))
+
+
+def test_epoch_batches_depend_only_on_seed_and_epoch():
+    x = np.arange(40 * 32 * 32 * 3, dtype=np.uint32).reshape(40, 32, 32, 3).astype(np.uint8)
+    y = np.arange(40) % 10
+    first = [b for b, _ in data.EpochBatches(x, y, batch_size=8, seed=1, epoch=3)]
+    again = [b for b, _ in data.EpochBatches(x, y, batch_size=8, seed=1, epoch=3)]
+    other = [b for b, _ in data.EpochBatches(x, y, batch_size=8, seed=1, epoch=4)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_augmentation_is_crop_and_flip():
+    x = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
+    out = data.augment_batch(x, np.random.default_rng(1))
+    assert out.shape == x.shape and out.dtype == np.uint8
+    # A crop of the reflect-padded image keeps a 24x24 window of the original (maybe mirrored).
+    for a, b in zip(x, out):
+        inner = b[4:28, 4:28]
+        found = any(np.array_equal(inner, img[r:r + 24, c:c + 24])
+                    for img in (a, a[:, ::-1]) for r in range(9) for c in range(9))
+        assert found
