@@ -12,7 +12,7 @@ def _train(args):
           weight_decay=args.weight_decay, norm=args.norm, eps=args.eps, steps=args.steps,
           step_size=args.step_size, holdout=args.holdout, eval_every=args.eval_every, seed=args.seed,
           data_path=args.data, limit=args.limit, resume=not args.no_resume, deterministic=args.deterministic,
-          verbose=1 if sys.stdout.isatty() else 2)
+          verbose=1 if sys.stdout.isatty() else 2, stop_after=args.stop_after)
     return 0
 
 
@@ -73,6 +73,7 @@ def build_parser():
     train.add_argument("--limit", type=int, default=None)
     train.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
     train.add_argument("--deterministic", action="store_true")
+    train.add_argument("--stop-after", type=int, default=None, help="stop after N epochs, as if interrupted")
     train.set_defaults(func=_train)
 
     ev = sub.add_parser("eval", help="clean and robust accuracy of a pretrained model on the test set")

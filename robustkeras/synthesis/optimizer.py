@@ -54,7 +54,7 @@ def feature_model(model):
     """
     if model not in _FEATURE_MODELS:
         head = model.layers[-1]
-        _FEATURE_MODELS[model] = keras.Model(model.inputs, [model.outputs[0], head.input],
+        _FEATURE_MODELS[model] = keras.Model(model.input, [model.outputs[0], head.input],
                                              name=f"{model.name}_features")
     return _FEATURE_MODELS[model]
 
@@ -73,8 +73,12 @@ def _outputs_fn(model, input_size):
 
 
 def _run(outputs, state, objective, project, params, start, anchor, radius, step_size, steps):
-    """The compiled loop: normalised-gradient ascent, projected after every step."""
-    rule = L2Step(radius, step_size)
+    """The compiled loop: normalised-gradient ascent, projected after every step.
+
+    The step length follows a cosine decay to zero: fixed-length normalised steps
+    would otherwise keep oscillating around the balance of a consistency term.
+    """
+    total = ops.cast(steps, "float32")
 
     def score(x):
         logits, features = outputs(state, x)
@@ -84,6 +88,8 @@ def _run(outputs, state, objective, project, params, start, anchor, radius, step
         x, history = carry
         value, grad = B.value_and_input_grad(score, x)
         history = ops.slice_update(history, (i, 0), ops.expand_dims(value, 0))
+        decay = 0.5 * (1.0 + ops.cos(np.pi * ops.cast(i, "float32") / total))
+        rule = L2Step(radius, step_size * decay)
         x = rule.project(rule.step(x, grad), anchor)
         if project is not None:
             x = ops.clip(project(params, x), 0.0, 1.0)
@@ -120,7 +126,7 @@ def optimize(model, start, *, objective, params, steps, step_size, radius=np.inf
         objective: `(params, x, logits, features) -> (N,)`, the score to maximise.
         params: dict of arrays the objective and projection read.
         steps: number of steps (>= 1).
-        step_size: L2 length of each step (>= 0).
+        step_size: L2 length of the first step (>= 0); later steps follow a cosine decay to 0.
         radius: the L2 ball around `anchor` the images must stay in (`inf`: none).
         anchor: centre of the ball; defaults to `start`.
         project: optional `(params, x) -> x`, applied after the ball projection.

@@ -64,7 +64,7 @@ def _load_checkpoint(folder, classifier, optimizer):
 def train(arch="fastnet", *, out_dir, epochs=20, batch_size=256, lr=0.2, momentum=0.9, weight_decay=5e-4,
           warmup_fraction=0.2, norm="l2", eps=0.5, steps=1, step_size=None, holdout=5000, eval_every=4,
           eval_images=1000, eval_steps=10, seed=0, data_path=None, limit=None, resume=True,
-          deterministic=False, verbose=2, arch_kwargs=None):
+          deterministic=False, verbose=2, arch_kwargs=None, stop_after=None):
     """Train `arch` adversarially (`eps > 0`) or normally (`eps == 0`) on CIFAR-10.
 
     Args:
@@ -82,6 +82,7 @@ def train(arch="fastnet", *, out_dir, epochs=20, batch_size=256, lr=0.2, momentu
         deterministic: TensorFlow op determinism (bit-identical reruns on CPU).
         verbose: Keras verbosity (1 progress bar, 2 one line per epoch).
         arch_kwargs: extra arguments for the architecture.
+        stop_after: stop after this many epochs as if interrupted (tests of resuming).
 
     Returns:
         The trained classifier (held-out-best weights loaded) and the history (list of dicts).
@@ -137,6 +138,9 @@ def train(arch="fastnet", *, out_dir, epochs=20, batch_size=256, lr=0.2, momentu
         with open(out_dir / "log.jsonl", "a") as log:
             log.write(json.dumps(record) + "\n")
         print(json.dumps(record), flush=True)
+        if stop_after is not None and epoch + 1 >= stop_after and epoch + 1 < epochs:
+            print(f"stopping after epoch {epoch + 1} (--stop-after); rerun to resume", flush=True)
+            return classifier, state["history"]
 
     with _io.atomic_path(out_dir / "final.weights.h5") as tmp:
         classifier.save_weights(tmp)
