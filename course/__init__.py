@@ -1,0 +1,1 @@
+"""The robustkeras course: otter-grader master notebooks, build and batch grading."""

@@ -1,0 +1,240 @@
+"""Build the course: master notebooks -> student notebooks, public tests and autograder zips.
+
+    python course/build.py                 # every stage (executes each solution notebook once)
+    python course/build.py 00 02           # some stages
+    python course/build.py --no-run-tests  # skip executing the solutions (fast; same student files)
+    python course/build.py --check         # fail if notebooks/ differs from a fresh build
+
+For each `solutions/NN_topic.py` (jupytext percent, otter-assign format):
+jupytext -> .ipynb, a Colab badge and setup cell prepended, then `otter assign`,
+which executes the solutions in grading mode and fails unless they get full marks.
+Outputs: `notebooks/NN_topic.ipynb` and `notebooks/tests/qNN_*.py` (public tests,
+committed; Colab copies them), `dist/NN_topic-autograder.zip` (public and hidden
+tests, for `course/grade.py`, `otter run` and Gradescope) and
+`dist/solutions/NN_topic.ipynb` (the executed-solution notebook, never committed).
+"""
+
+import argparse
+import difflib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from course import config  # noqa: E402
+
+SETUP_SOURCE = '''\
+# Setup (run this first). On Colab it installs robustkeras and fetches this course's
+# public tests; locally it does nothing but start otter's checker.
+import os, subprocess, sys
+if "google.colab" in str(get_ipython()):
+    if not os.path.isdir("robustkeras"):
+        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "{branch}",
+                        "{url}", "robustkeras"], check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "./robustkeras[grading]"], check=True)
+    if not os.path.isdir("tests"):
+        subprocess.run(["cp", "-r", "robustkeras/notebooks/tests", "tests"], check=True)
+import otter
+grader = otter.Notebook(tests_dir="tests")'''
+
+BADGE_SOURCE = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
+
+ASSIGN_CONFIG = """\
+# shared otter-assign settings, written by course/build.py (the master's own keys override these)
+init_cell: false
+check_all_cell: false
+export_cell: false
+strip_solutions_from_all_cells: true
+tests:
+  files: true
+  ok_format: false
+requirements: requirements.txt
+python_version: "3.11"
+autograder_files:
+  - {marker}
+generate:
+  pdf: false
+  show_stdout: true
+  show_hidden: false
+  zips: false
+"""
+
+QUESTION_NAME = re.compile(r"^\s*name:\s*(\S+)\s*$", re.M)
+
+
+def stem_of(path):
+    return Path(path).stem
+
+
+def select(stages):
+    """Master paths for stage prefixes like `02` (all stages when empty)."""
+    masters = config.stages()
+    if not stages:
+        return masters
+    chosen = [m for m in masters if any(m.name.startswith(s) for s in stages)]
+    missing = [s for s in stages if not any(m.name.startswith(s) for m in masters)]
+    if missing:
+        raise SystemExit(f"Expected stage prefixes of {[m.stem for m in masters]}. Received: {missing}")
+    return chosen
+
+
+def master_notebook(master):
+    """Read a master with jupytext, check it, prepend the badge and the setup cell."""
+    nb = jupytext.read(master)
+    if "kernelspec" not in nb.metadata:
+        raise SystemExit(f"{master}: the jupytext header needs a kernelspec (`jupytext --set-kernel python3`)")
+    stem = stem_of(master)
+    prefix = "q" + stem[:2] + "_"
+    for cell in nb.cells:
+        if cell.cell_type == "raw" and re.match(r"#\s*BEGIN\s+QUESTION", cell.source, re.I):
+            name = QUESTION_NAME.search(cell.source)
+            if not name or not name.group(1).startswith(prefix):
+                raise SystemExit(f"{master}: question names must start with {prefix!r} (public tests share "
+                                 f"one folder). Received: {cell.source!r}")
+    badge = nbformat.v4.new_markdown_cell(BADGE_SOURCE.format(url=config.colab_url(stem)))
+    setup = nbformat.v4.new_code_cell(SETUP_SOURCE.format(url=config.repo_url(), branch=config.BRANCH))
+    nb.cells[:0] = [badge, setup]
+    nb.metadata.pop("jupytext", None)
+    return nb
+
+
+def normalise(nb, stem):
+    """Deterministic cell ids and metadata, no outputs: rebuilds are byte-identical."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    for i, cell in enumerate(nb.cells):
+        cell.id = hashlib.sha1(f"{stem}:{i}".encode()).hexdigest()[:12]
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata.pop("jupytext", None)
+    nb.metadata.pop("language_info", None)
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    return nb
+
+
+def write_notebook(nb, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def requirements():
+    """What the Gradescope image installs: robustkeras from the same single source."""
+    return f"robustkeras[grading] @ git+{config.repo_url()}@{config.BRANCH}\n"
+
+
+def assign(master, work, *, run_tests=True, verbose=False):
+    """Run `otter assign` on one master inside `work`; return the result folder."""
+    stem = stem_of(master)
+    work.mkdir(parents=True, exist_ok=True)
+    nbformat.write(master_notebook(master), work / f"{stem}.ipynb")
+    (work / "assign.yaml").write_text(ASSIGN_CONFIG.format(marker=config.GRADING_MARKER))
+    (work / "requirements.txt").write_text(requirements())
+    (work / config.GRADING_MARKER).write_text("1\n")
+    env = {**os.environ, config.GRADING_ENV: "1", "PYTHONHASHSEED": "0"}
+    cmd = [sys.executable, "-m", "otter", "assign", f"{stem}.ipynb", "out"]
+    if not run_tests:
+        cmd.insert(-2, "--no-run-tests")
+    start = time.time()
+    proc = subprocess.run(cmd, cwd=work, env=env, capture_output=not verbose, text=True)
+    if proc.returncode:
+        raise SystemExit(f"otter assign failed for {stem}:\n{proc.stdout}\n{proc.stderr}")
+    return work / "out", time.time() - start
+
+
+def build_stage(master, *, notebooks_dir, dist_dir, run_tests=True, verbose=False, hidden_tests=None):
+    """Build one stage; return a summary dict.
+
+    `hidden_tests`: a folder of extra instructor tests `qNN_*.py` merged into the autograder zip.
+    """
+    stem = stem_of(master)
+    with tempfile.TemporaryDirectory(prefix=f"build-{stem}-") as tmp:
+        out, seconds = assign(master, Path(tmp), run_tests=run_tests, verbose=verbose)
+        student = nbformat.read(out / "student" / f"{stem}.ipynb", as_version=4)
+        write_notebook(normalise(student, stem), notebooks_dir / f"{stem}.ipynb")
+        tests_dir = notebooks_dir / "tests"
+        tests_dir.mkdir(parents=True, exist_ok=True)
+        for old in tests_dir.glob(f"q{stem[:2]}_*.py"):
+            old.unlink()
+        public = sorted((out / "student" / "tests").glob("*.py"))
+        for test in public:
+            shutil.copy(test, tests_dir / test.name)
+        zips = sorted((out / "autograder").glob("*-autograder_*.zip"))
+        dist_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(zips[-1], dist_dir / f"{stem}-autograder.zip")
+        if hidden_tests:
+            from course.grade import with_hidden_tests
+
+            merged = with_hidden_tests(zips[-1], hidden_tests, stem, Path(tmp) / "merged.zip")
+            shutil.copy(merged, dist_dir / f"{stem}-autograder.zip")
+        (dist_dir / "solutions").mkdir(exist_ok=True)
+        shutil.copy(out / "autograder" / f"{stem}.ipynb", dist_dir / "solutions" / f"{stem}.ipynb")
+    return {"stage": stem, "seconds": round(seconds, 1), "public_tests": [t.stem for t in public],
+            "executed": run_tests}
+
+
+def diff_trees(a, b):
+    """Unified diffs between the files of two folders (empty when identical)."""
+    names = sorted({p.relative_to(a) for p in a.rglob("*") if p.is_file()}
+                   | {p.relative_to(b) for p in b.rglob("*") if p.is_file()})
+    out = []
+    for name in names:
+        x = (a / name).read_text().splitlines() if (a / name).is_file() else []
+        y = (b / name).read_text().splitlines() if (b / name).is_file() else []
+        if x != y:
+            out += list(difflib.unified_diff(x, y, f"committed/{name}", f"rebuilt/{name}", lineterm=""))[:40]
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("stages", nargs="*", help="stage prefixes, e.g. 00 03 (default: all)")
+    parser.add_argument("--no-run-tests", action="store_true", help="do not execute the solutions")
+    parser.add_argument("--check", action="store_true",
+                        help="rebuild into a temporary folder and fail if notebooks/ differs")
+    parser.add_argument("--notebooks-dir", type=Path, default=config.NOTEBOOKS)
+    parser.add_argument("--dist-dir", type=Path, default=config.DIST)
+    parser.add_argument("--hidden-tests", type=Path, default=None,
+                        help="folder of extra instructor tests qNN_*.py to add to the autograder zips")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    masters = select(args.stages)
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = Path(tmp) / "notebooks"
+            for m in masters:
+                build_stage(m, notebooks_dir=fresh, dist_dir=Path(tmp) / "dist", run_tests=False)
+            committed = Path(tmp) / "committed"
+            committed.mkdir()
+            for m in masters:
+                src = args.notebooks_dir / f"{m.stem}.ipynb"
+                if src.is_file():
+                    shutil.copy(src, committed / src.name)
+                (committed / "tests").mkdir(exist_ok=True)
+                for t in (args.notebooks_dir / "tests").glob(f"q{m.stem[:2]}_*.py"):
+                    shutil.copy(t, committed / "tests" / t.name)
+            diffs = diff_trees(committed, fresh)
+        if diffs:
+            print("\n".join(diffs))
+            raise SystemExit("notebooks/ is stale: run `python course/build.py` and commit notebooks/")
+        print(f"notebooks/ matches a fresh build of {len(masters)} stage(s)")
+        return 0
+    for m in masters:
+        summary = build_stage(m, notebooks_dir=args.notebooks_dir, dist_dir=args.dist_dir,
+                              run_tests=not args.no_run_tests, verbose=args.verbose,
+                              hidden_tests=args.hidden_tests)
+        print(json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,329 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [raw]
+# # ASSIGNMENT CONFIG
+# config_file: assign.yaml
+# name: 03_adversarial_training
+
+# %% [markdown]
+# # 03 · Adversarial training
+#
+# **Goal.** Make a classifier robust by training it on adversarial examples (Madry et al.
+# 2018): minimise over the weights the loss of the *worst* image in each $\varepsilon$-ball,
+#
+# $$\min_\theta \; \mathbb{E}_{(x, y)} \Big[ \max_{\|\delta\|_2 \le \varepsilon} \ell\big(f_\theta(x + \delta), y\big) \Big].$$
+#
+# The inner maximum is the PGD attack of stage 02; the outer minimum is ordinary training.
+# In Keras the place to combine them is a custom `train_step`: `fit` keeps doing the
+# batching, callbacks and logging, and you decide what happens to each batch.
+
+# %%
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from robustkeras import data, pretrained
+from robustkeras.attacks import L2Step
+from robustkeras.evaluate import robust_accuracy
+from robustkeras.models import get_model
+
+GRADING = os.environ.get("ROBUSTKERAS_GRADING") == "1" or os.path.exists("ROBUSTKERAS_GRADING")
+keras.utils.set_random_seed(0)
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q03_adversarial_batch
+# points: 3
+
+# %% [markdown]
+# **Exercise 1.** Inside `train_step` everything runs as a TensorFlow graph, so the attack
+# must be written with tensors, not NumPy. Write `adversarial_batch(logits_fn, x, y, *, eps, steps)`:
+# $L_2$ PGD from the clean batch (no random start) with step size $2.5\,\varepsilon / \text{steps}$.
+# Use the library's step rule, `rule = L2Step(eps, step_size)` with `rule.step(x, grad)` and
+# `rule.project(x, x0)` (the functions you wrote in stage 02), and `tf.GradientTape` for the
+# gradient of the summed cross-entropy of `logits_fn(x_adv)`. Return the images wrapped in
+# `tf.stop_gradient`: the weight update must treat them as data, not differentiate through
+# the attack.
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+def adversarial_batch(logits_fn, x, y, *, eps, steps):
+    """L2 PGD on a batch of tensors, from the clean images; no gradient flows back."""
+    # BEGIN SOLUTION
+    rule = L2Step(eps, 2.5 * eps / steps)
+    x_adv = x
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            tape.watch(x_adv)
+            loss = tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(y, logits_fn(x_adv), from_logits=True))
+        grad = tape.gradient(loss, x_adv)
+        x_adv = rule.project(rule.step(x_adv, grad), x)
+    return tf.stop_gradient(x_adv)
+    # END SOLUTION
+
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+def test_matches_reference_pgd(adversarial_batch):
+    import numpy as np
+    import keras
+    import tensorflow as tf
+    from robustkeras.attacks import L2Step, pgd_loop
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(10)])
+    x = tf.constant(np.random.default_rng(0).random((4, 6, 6, 3)), tf.float32)
+    y = tf.constant([1, 2, 3, 4])
+    adv = adversarial_batch(lambda t: model(t, training=False), x, y, eps=0.5, steps=3)
+    assert tf.is_tensor(adv), "Return a tensor (work with tf ops, not NumPy), so it runs inside train_step."
+    ref = pgd_loop(lambda t: model(t, training=False), x, y, L2Step(0.5, 2.5 * 0.5 / 3), steps=3, random_start=False)
+    d = np.linalg.norm((adv.numpy() - x.numpy()).reshape(4, -1), axis=1)
+    assert np.all(d <= 0.5 + 1e-4), f"Left the L2 ball: norms {d}. Project after every step."
+    assert np.allclose(adv.numpy(), np.asarray(ref), atol=1e-4), \
+        "Differs from L2 PGD with step 2.5 * eps / steps from the clean images (step, then project onto the ball around the clean x)."
+
+
+# %%
+def test_stops_gradient(adversarial_batch):
+    import numpy as np
+    import keras
+    import tensorflow as tf
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    x = tf.constant(np.random.default_rng(1).random((2, 4, 4, 3)), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        adv = adversarial_batch(lambda t: model(t, training=False), x, tf.constant([0, 1]), eps=0.5, steps=1)
+        total = tf.reduce_sum(adv)
+    assert tape.gradient(total, x) is None, "Wrap the result in tf.stop_gradient."
+
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+""" # END TEST CONFIG
+def test_own_attack(adversarial_batch):
+    from unittest import mock
+    import numpy as np
+    import keras
+    import tensorflow as tf
+    from robustkeras import attacks
+    import importlib
+    pgd_module = importlib.import_module("robustkeras.attacks.pgd")
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    x = tf.constant(np.random.default_rng(2).random((3, 4, 4, 3)), tf.float32)
+    y = tf.constant([0, 1, 2])
+    boom = AssertionError("write the loop yourself")
+    with mock.patch.object(pgd_module, "pgd_loop", side_effect=boom), mock.patch.object(attacks, "pgd_loop", side_effect=boom):
+        adv = adversarial_batch(lambda t: model(t, training=False), x, y, eps=0.3, steps=2)
+    ce = lambda t: keras.losses.sparse_categorical_crossentropy(y, model(t), from_logits=True).numpy()
+    assert np.all(ce(adv) > ce(x))
+
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q03_train_step
+# points: 4
+
+# %% [markdown]
+# **Exercise 2.** Write the `train_step` of `PGDTrainer`, a `keras.Model` that wraps a
+# classifier. The Keras 3 pattern (TensorFlow backend):
+#
+# 1. `x, y = data`; attack the batch with your `adversarial_batch`, calling the model with
+#    `training=False` (batch-norm statistics must not move during the attack);
+# 2. under a `tf.GradientTape`: `logits = self(x_adv, training=True)` and
+#    `loss = self.compute_loss(x=x_adv, y=y, y_pred=logits)`;
+# 3. `grads = tape.gradient(loss, self.trainable_variables)` and
+#    `self.optimizer.apply(grads, self.trainable_variables)`;
+# 4. update the metrics: for each `metric` in `self.metrics`, `metric.update_state(loss)` if
+#    its name is `"loss"`, else `metric.update_state(y, logits)`;
+# 5. return `{m.name: m.result() for m in self.metrics}`.
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+class PGDTrainer(keras.Model):
+    """`fit` trains the wrapped classifier on L2 PGD examples of each batch."""
+
+    def __init__(self, classifier, *, eps, steps, **kwargs):
+        super().__init__(**kwargs)
+        self.classifier, self.eps, self.steps = classifier, eps, steps
+
+    def call(self, x, training=False):
+        return self.classifier(x, training=training)
+
+    def train_step(self, data):
+        # BEGIN SOLUTION
+        x, y = data
+        x_adv = adversarial_batch(lambda t: self(t, training=False), x, y, eps=self.eps, steps=self.steps)
+        with tf.GradientTape() as tape:
+            logits = self(x_adv, training=True)
+            loss = self.compute_loss(x=x_adv, y=y, y_pred=logits)
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(grads, self.trainable_variables)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, logits)
+        return {m.name: m.result() for m in self.metrics}
+        # END SOLUTION
+
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+def test_one_step_matches_reference(PGDTrainer):
+    import numpy as np
+    import keras
+    from robustkeras.training import AdversarialTrainer
+    def make():
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(10)])
+    x = np.random.default_rng(0).random((8, 6, 6, 3)).astype(np.float32)
+    y = np.arange(8) % 10
+    mine, ref = make(), make()
+    trainer = PGDTrainer(mine, eps=0.5, steps=2)
+    trainer.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    history = trainer.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    reference = AdversarialTrainer(ref, norm="l2", eps=0.5, steps=2, step_size=2.5 * 0.5 / 2, random_start=False)
+    reference.compile(optimizer=keras.optimizers.SGD(0.1))
+    reference.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    assert "loss" in history.history, f"Return the metrics from train_step (loss missing). Keys: {list(history.history)}."
+    assert "accuracy" in history.history, f"Update every metric in self.metrics (accuracy missing). Keys: {list(history.history)}."
+    for a, b in zip(mine.get_weights(), ref.get_weights()):
+        assert np.allclose(a, b, atol=1e-4), \
+            "After one step the weights differ from adversarial training's: attack with training=False, then train on x_adv with training=True."
+
+
+# %%
+def test_not_standard_training(PGDTrainer):
+    import numpy as np
+    import keras
+    def make():
+        keras.utils.set_random_seed(1)
+        return keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    x = np.random.default_rng(1).random((8, 4, 4, 3)).astype(np.float32)
+    y = np.arange(8) % 10
+    mine, clean = make(), make()
+    trainer = PGDTrainer(mine, eps=1.0, steps=1)
+    trainer.compile(optimizer=keras.optimizers.SGD(0.5), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    trainer.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    clean.compile(optimizer=keras.optimizers.SGD(0.5), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    clean.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    before = make().get_weights()[0]
+    assert not np.allclose(mine.get_weights()[0], before), "The weights did not change: apply the gradients with self.optimizer.apply."
+    assert not np.allclose(mine.get_weights()[0], clean.get_weights()[0], atol=1e-5), "This is standard training: train on x_adv, not x."
+
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+""" # END TEST CONFIG
+def test_own_train_step(PGDTrainer):
+    from unittest import mock
+    import numpy as np
+    import keras
+    from robustkeras.training import AdversarialTrainer
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    x = np.random.default_rng(3).random((8, 4, 4, 3)).astype(np.float32)
+    y = np.arange(8) % 10
+    boom = AssertionError("write train_step yourself")
+    with mock.patch.object(AdversarialTrainer, "train_step", side_effect=boom), \
+         mock.patch.object(AdversarialTrainer, "_tf_train_step", side_effect=boom), \
+         mock.patch.object(AdversarialTrainer, "_adversarial_batch", side_effect=boom):
+        trainer = PGDTrainer(model, eps=0.5, steps=1)
+        trainer.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = trainer.fit(x, y, batch_size=4, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [markdown]
+# ## Standard versus adversarial training
+#
+# Train two copies of the same small network on the same images, one normally and one with
+# your `PGDTrainer`, and attack both. (Real robust training runs for an hour or more on all
+# 50 000 images: `robustkeras train --arch fastnet --eps 0.5`. Here it is a few minutes at
+# most, so expect small numbers; the pattern is what matters.)
+
+# %%
+if GRADING:
+    x_train, y_train = data.load_sample(64)
+    epochs, steps = 1, 1
+else:
+    x_train, y_train = data.load_cifar10("train", limit=5000, as_numpy=True)
+    epochs, steps = 4, 2
+x_test, y_test = data.load_sample(32 if GRADING else 200)
+loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+keras.utils.set_random_seed(0)
+plain = get_model("fastnet_small")
+plain.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=["accuracy"])
+plain.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=0)
+
+keras.utils.set_random_seed(0)
+robust_small = get_model("fastnet_small")
+trainer = PGDTrainer(robust_small, eps=0.5, steps=steps)
+trainer.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=["accuracy"])
+trainer.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=0)
+
+attack_steps = 3 if GRADING else 10
+for name, model in (("standard", plain), ("adversarially trained", robust_small),
+                    ("pretrained robust (fastnet_l2_robust)", pretrained.load("fastnet_l2_robust"))):
+    result = robust_accuracy(model, x_test, y_test, norm="l2", eps=0.5, steps=attack_steps)
+    print(f"{name:40s} clean {result['clean']:.2f}   robust (L2, eps 0.5) {result['robust']:.2f}")
+
+# %% [markdown]
+# Adversarial training trades some clean accuracy for accuracy under attack. Its side
+# effect is the subject of the rest of the course: the robust model's gradients line up
+# with what humans see, and that makes one classifier enough to *generate* images.
+#
+# ## Summary
+#
+# * Adversarial training = PGD inside the training loop: attack with `training=False`, stop
+#   the gradient, then an ordinary step on the adversarial batch with `training=True`.
+# * In Keras 3 that is a custom `train_step`: tape, `compute_loss`, `optimizer.apply`,
+#   metric updates, return `{m.name: m.result()}`; `fit` does the rest.
+# * `robustkeras.training.AdversarialTrainer` is the library version (random starts,
+#   FGSM-style fast training, a JAX path too); `robustkeras.evaluate.robust_accuracy` is the
+#   standard PGD evaluation.
+#
+# Next: **04 · Robust features**.

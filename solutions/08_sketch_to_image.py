@@ -1,0 +1,244 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [raw]
+# # ASSIGNMENT CONFIG
+# config_file: assign.yaml
+# name: 08_sketch_to_image
+
+# %% [markdown]
+# # 08 · Sketch-to-image
+#
+# **Goal.** Turn a crude sketch into an image of a chosen class (Santurkar et al. 2019,
+# section 3.5). A sketch is just a very unusual start image: maximise
+# $\log p(y \mid x)$ inside an $L_2$ ball around it, large enough to add colour and texture,
+# small enough to keep the drawn shape. You will make sketches from photos (edge maps), and
+# draw one by hand with strokes.
+
+# %%
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from robustkeras import data, pretrained
+from robustkeras.synthesis import class_objective, class_probability, optimize, strokes_to_sketch
+
+GRADING = os.environ.get("ROBUSTKERAS_GRADING") == "1" or os.path.exists("ROBUSTKERAS_GRADING")
+robust = pretrained.load("fastnet_l2_robust")
+standard = pretrained.load("fastnet_standard")
+x, y = data.load_sample(8 if GRADING else 16)
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q08_edge_sketch
+# points: 3
+
+# %% [markdown]
+# **Exercise 1.** Write `edge_sketch(images)`: a white sketch with dark lines where the
+# image has edges, shape `(N, H, W, 3)` in $[0, 1]$:
+#
+# 1. grey level $g = 0.299 R + 0.587 G + 0.114 B$;
+# 2. gradient magnitude $\sqrt{g_x^2 + g_y^2}$ with `np.gradient(g, axis=(1, 2))`;
+# 3. divide by each image's 90th-percentile magnitude plus `1e-6` and clip to $[0, 1]$: the
+#    line strength;
+# 4. sketch $= 1 -$ line strength, repeated over the 3 channels.
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+def edge_sketch(images):
+    """Dark edge lines on white, one sketch per image."""
+    # BEGIN SOLUTION
+    images = np.asarray(images, np.float32)
+    gray = images @ np.array([0.299, 0.587, 0.114], np.float32)
+    gy, gx = np.gradient(gray, axis=(1, 2))
+    magnitude = np.hypot(gx, gy)
+    scale = np.percentile(magnitude, 90, axis=(1, 2), keepdims=True) + 1e-6
+    lines = np.clip(magnitude / scale, 0.0, 1.0)
+    return np.repeat((1.0 - lines)[..., None], 3, axis=-1).astype(np.float32)
+    # END SOLUTION
+
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+def test_sketch_of_a_step(edge_sketch):
+    import numpy as np
+    images = np.zeros((2, 16, 16, 3), np.float32)
+    images[0, :, 8:] = 1.0          # a vertical edge between columns 7 and 8
+    images[1] = 0.3                 # a flat image
+    out = np.asarray(edge_sketch(images))
+    assert out.shape == (2, 16, 16, 3), f"Expected shape (2, 16, 16, 3). Received {out.shape}."
+    assert out.min() >= 0 and out.max() <= 1, "A sketch lives in [0, 1]."
+    assert np.allclose(out[1], 1.0), "A flat image has no edges: its sketch is all white (1.0). Did you guard the division?"
+    assert out[0, 5, 7].max() < 0.5 and out[0, 5, 8].max() < 0.5, "The edge between columns 7 and 8 should be dark."
+    assert np.allclose(out[0, :, :6], 1.0) and np.allclose(out[0, :, 10:], 1.0), "Far from the edge the sketch is white."
+
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+""" # END TEST CONFIG
+def test_own_sketch(edge_sketch):
+    from unittest import mock
+    import numpy as np
+    import importlib
+    import robustkeras.synthesis as synthesis
+    sk = importlib.import_module("robustkeras.synthesis.sketch")
+    images = np.random.default_rng(0).random((3, 32, 32, 3)).astype(np.float32)
+    expected = sk.make_sketch(images, "edges")
+    boom = AssertionError("write it yourself")
+    with mock.patch.object(sk, "make_sketch", side_effect=boom), mock.patch.object(synthesis, "make_sketch", side_effect=boom), \
+         mock.patch.object(sk, "_edges", side_effect=boom):
+        out = np.asarray(edge_sketch(images))
+    assert np.allclose(out, expected, atol=1e-4)
+
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q08_sketch_to_image
+# points: 3
+
+# %% [markdown]
+# **Exercise 2.** Write `sketch_to_image(model, sketches, classes, *, steps, step_size=0.5, radius=8.0)`:
+# run `optimize` from the sketches with the library's `class_objective` (targets `classes`)
+# inside an $L_2$ ball of `radius` around the sketches, and return the result's `.images`.
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+def sketch_to_image(model, sketches, classes, *, steps, step_size=0.5, radius=8.0):
+    """Grow sketches into images of `classes` within an L2 ball."""
+    # BEGIN SOLUTION
+    return optimize(model, sketches, objective=class_objective, params={"target": np.asarray(classes)},
+                    steps=steps, step_size=step_size, radius=radius).images
+    # END SOLUTION
+
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+def test_sketch_to_image_behaviour(sketch_to_image):
+    import numpy as np
+    import keras
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(10)])
+    sketches = np.ones((2, 32, 32, 3), np.float32)
+    sketches[:, 10:22, 15:17] = 0.0
+    classes = np.array([5, 9])
+    out = np.asarray(sketch_to_image(model, sketches, classes, steps=6, step_size=0.5, radius=2.0))
+    assert out.shape == sketches.shape, f"Expected shape {sketches.shape}. Received {out.shape}."
+    d = np.linalg.norm((out - sketches).reshape(2, -1), axis=1)
+    assert np.all(d <= 2.0 + 1e-3), f"Stay within `radius` of the sketch. Distances {d}."
+    p = lambda t: keras.ops.softmax(model(t)).numpy()[np.arange(2), classes]
+    assert np.all(p(out) > p(sketches)), "The target class's probability should rise."
+
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+""" # END TEST CONFIG
+def test_own_sketch_to_image(sketch_to_image):
+    from unittest import mock
+    import numpy as np
+    import keras
+    import importlib
+    import robustkeras.synthesis as synthesis
+    sk = importlib.import_module("robustkeras.synthesis.sketch")
+    tr = importlib.import_module("robustkeras.synthesis.translation")
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    boom = AssertionError("call optimize yourself")
+    with mock.patch.object(synthesis, "sketch_to_image", side_effect=boom), mock.patch.object(sk, "sketch_to_image", side_effect=boom), \
+         mock.patch.object(synthesis, "translate", side_effect=boom), mock.patch.object(tr, "translate", side_effect=boom):
+        out = np.asarray(sketch_to_image(model, np.ones((1, 32, 32, 3), np.float32), np.array([2]), steps=2))
+    assert out.shape == (1, 32, 32, 3)
+
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %%
+steps = 15 if GRADING else 60
+sketches = edge_sketch(x)
+grown = {name: sketch_to_image(m, sketches, y, steps=steps) for name, m in (("robust", robust), ("standard", standard))}
+n = min(8, len(x))
+rows = (("photo", x), ("edge sketch", sketches), ("robust", grown["robust"]), ("standard", grown["standard"]))
+fig, axes = plt.subplots(len(rows), n, figsize=(1.5 * n, 6.2))
+for j in range(n):
+    for r, (label, images) in enumerate(rows):
+        axes[r, j].imshow(images[j])
+        axes[r, j].set_xticks([])
+        axes[r, j].set_yticks([])
+        if j == 0:
+            axes[r, j].set_ylabel(label, fontsize=8)
+    axes[0, j].set_title(data.CLASSES[y[j]], fontsize=8)
+plt.show()
+
+# %% [markdown]
+# ## A hand-drawn sketch
+#
+# `strokes_to_sketch` rasterises strokes given as lists of `(row, column)` points in
+# $[0, 1]$. Below: a crude horse-like outline (body, legs, neck and head) turned into each
+# class the robust model knows. Edit the strokes and rerun to draw your own.
+
+# %%
+strokes = [
+    [(0.45, 0.2), (0.45, 0.7), (0.6, 0.75), (0.6, 0.2), (0.45, 0.2)],   # body
+    [(0.6, 0.25), (0.85, 0.25)], [(0.6, 0.35), (0.85, 0.35)],           # hind legs
+    [(0.6, 0.6), (0.85, 0.6)], [(0.6, 0.7), (0.85, 0.7)],               # front legs
+    [(0.45, 0.7), (0.2, 0.8), (0.25, 0.9)],                             # neck and head
+]
+drawing = strokes_to_sketch(strokes)
+wanted = np.array([7, 4, 3]) if GRADING else np.arange(10)
+outs = sketch_to_image(robust, np.repeat(drawing, len(wanted), 0), wanted, steps=steps)
+probs = class_probability(robust, outs, wanted)
+fig, axes = plt.subplots(1, len(wanted) + 1, figsize=(1.4 * (len(wanted) + 1), 1.9))
+axes[0].imshow(drawing[0])
+axes[0].set_title("sketch", fontsize=8)
+for ax, image, c, p in zip(axes[1:], outs, wanted, probs):
+    ax.imshow(image)
+    ax.set_title(f"{data.CLASSES[c]} {p:.0%}", fontsize=7)
+for ax in axes:
+    ax.axis("off")
+plt.show()
+
+# %% [markdown]
+# ## Summary
+#
+# * A sketch is a start point; the ball radius trades faithfulness to the drawing against
+#   how much texture and colour the model may add.
+# * Sketch-to-image is class-to-class translation with a larger ball
+#   (`robustkeras.synthesis.sketch_to_image`), which is the next stage.
+#
+# Next: **09 · Translation**.

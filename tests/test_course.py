@@ -1,0 +1,274 @@
+"""The course: build (otter assign), Colab test discovery, batch grading, drift and leak checks.
+
+Default run: stage 00 built and graded (solutions full marks, student notebook zero, a
+forging notebook caught), notebooks/ drift, the solution-leak scan, Colab discovery.
+`-m slow`: every stage executed in grading mode and graded, plus crash/hang/memory cases.
+"""
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+pytest.importorskip("otter", reason="the course needs the `grading` extra: pip install -e .[grading]")
+pytest.importorskip("jupytext")
+
+from course import build, config  # noqa: E402
+
+GRADE = [sys.executable, str(ROOT / "course" / "grade.py")]
+FORGE_CELL = '''\
+# a hostile submission: make every otter test "pass" inside the kernel
+from otter.test_files import abstract_test, exception_test
+def _forged_run(self, env):
+    self.test_case_results = [abstract_test.TestCaseResult(test_case=tc, message="ok", passed=True)
+                              for tc in self.test_cases]
+exception_test.ExceptionTestFile.run = _forged_run
+'''
+
+
+def _grade(submissions, dist, out, *extra):
+    proc = subprocess.run([*GRADE, str(submissions), "--autograders", str(dist), "--out", str(out), *extra],
+                          capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(out / "grades.csv") as f:
+        rows = list(csv.DictReader(f))
+    totals = {}
+    for r in rows:
+        totals[r["student"]] = totals.get(r["student"], 0.0) + float(r["points"])
+    return rows, totals
+
+
+def _possible(dist, stem):
+    from course.grade import question_points
+
+    return sum(question_points(dist / f"{stem}-autograder.zip").values())
+
+
+def _with_cell(src, dst, source, index=None):
+    nb = nbformat.read(src, as_version=4)
+    cell = nbformat.v4.new_code_cell(source)
+    nb.cells.insert(len(nb.cells) if index is None else index, cell)
+    nbformat.write(nb, dst)
+
+
+@pytest.fixture(scope="module")
+def built00(tmp_path_factory):
+    """Stage 00 built with its solutions executed (otter assign fails unless they get full marks)."""
+    tmp = tmp_path_factory.mktemp("build00")
+    master = config.SOLUTIONS / "00_setup_and_data.py"
+    start = time.time()
+    summary = build.build_stage(master, notebooks_dir=tmp / "notebooks", dist_dir=tmp / "dist")
+    assert summary["executed"]
+    return tmp, time.time() - start
+
+
+def test_build_outputs(built00):
+    tmp, seconds = built00
+    stem = "00_setup_and_data"
+    assert seconds < 120, f"building stage 00 (one grading-mode execution) took {seconds:.0f} s"
+    nb = json.loads((tmp / "notebooks" / f"{stem}.ipynb").read_text())
+    text = json.dumps(nb)
+    assert "colab-badge.svg" in text and config.colab_url(stem) in text
+    assert text.count(config.repo_url()) == 1, "Colab installs from the one source in course/config.py"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert all(c.get("outputs", []) == [] for c in nb["cells"]), "student notebooks carry no outputs"
+    with zipfile.ZipFile(tmp / "dist" / f"{stem}-autograder.zip") as z:
+        names = set(z.namelist())
+        assert f"files/{config.GRADING_MARKER}" in names, "the grading-mode marker travels inside the autograder"
+        hidden = [n for n in names if n.startswith("tests/") and b"hidden=True" in z.read(n)]
+    assert hidden, "the autograder holds the hidden tests"
+    for public in (tmp / "notebooks" / "tests").glob("q00_*.py"):
+        assert "hidden=True" not in public.read_text(), f"{public.name}: a hidden test reached the public tests"
+
+
+def test_grade_solution_student_and_forger(built00, tmp_path):
+    tmp, _ = built00
+    stem = "00_setup_and_data"
+    dist = tmp / "dist"
+    subs = tmp_path / "submissions"
+    for who in ("solver", "blank", "forger"):
+        (subs / who).mkdir(parents=True)
+    shutil.copy(dist / "solutions" / f"{stem}.ipynb", subs / "solver" / f"{stem}.ipynb")
+    shutil.copy(tmp / "notebooks" / f"{stem}.ipynb", subs / "blank" / f"{stem}.ipynb")
+    _with_cell(tmp / "notebooks" / f"{stem}.ipynb", subs / "forger" / f"{stem}.ipynb", FORGE_CELL, index=2)
+    rows, totals = _grade(subs, dist, tmp_path / "out")
+    possible = _possible(dist, stem)
+    assert totals["solver"] == pytest.approx(possible), rows
+    assert totals["blank"] == 0, rows
+    assert totals["forger"] == 0, "the fresh-process re-check must overrule a forged in-kernel score"
+    forged = [r for r in rows if r["student"] == "forger"]
+    assert all("re-check" in r["message"] for r in forged), forged
+    assert {r["exercise"] for r in rows if r["student"] == "blank"} == {
+        "q00_to_unit_range", "q00_class_counts", "q00_image_grid", "q00_distances"}
+    assert json.loads((tmp_path / "out" / "grades.json").read_text())["grades"]
+
+
+def test_colab_finds_public_tests(tmp_path):
+    """On Colab otter 7 only reads test *files* (metadata tests raise there): the setup cell
+    copies `notebooks/tests` from the cloned repository into ./tests, and checks then work."""
+    nbclient = pytest.importorskip("nbclient")
+    stem = "00_setup_and_data"
+    student = nbformat.read(config.NOTEBOOKS / f"{stem}.ipynb", as_version=4)
+    setup = next(c for c in student.cells if c.cell_type == "code")
+    assert "google.colab" in setup.source and "notebooks/tests" in setup.source
+    work = tmp_path / "content"
+    work.mkdir()
+    (work / "robustkeras").symlink_to(ROOT)  # stands in for the `git clone` (so the clone and pip are skipped)
+    fake_colab = ("import IPython\n"
+                  "type(get_ipython()).__repr__ = lambda self: '<google.colab._shell.Shell object>'\n"
+                  "type(get_ipython()).__str__ = type(get_ipython()).__repr__\n")
+    probe = ("import otter, numpy as np\n"
+             "from otter.check.utils import IPythonInterpreter\n"
+             "assert IPythonInterpreter.COLAB.value.running()\n"
+             "def to_unit_range(images):\n"
+             "    return np.asarray(images).astype(np.float32) / 255\n"
+             "result = grader.check('q00_to_unit_range')\n"
+             "assert result.test_case_results and result.passed_all_public, result\n"
+             "print('COLAB-CHECK-OK')\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(fake_colab), setup,
+                                         nbformat.v4.new_code_cell(probe)],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    client = nbclient.NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(work)}})
+    client.execute()
+    assert (work / "tests" / "q00_to_unit_range.py").is_file(), "the setup cell copies the public tests"
+    out = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    assert "COLAB-CHECK-OK" in out
+    # ... and without the copied folder otter refuses on Colab: metadata tests are no way out.
+    shutil.rmtree(work / "tests")
+    (work / "robustkeras").unlink()
+    (work / "robustkeras").mkdir()  # a clone without tests
+    nb.cells[-1] = nbformat.v4.new_code_cell(
+        "import otter\ntry:\n    otter.Notebook(tests_dir='tests')\nexcept ValueError as e:\n    print('REFUSED', e)\n")
+    nb.cells[1] = nbformat.v4.new_code_cell("pass")
+    client = nbclient.NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(work)}})
+    client.execute()
+    assert "REFUSED" in "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+
+
+def test_notebooks_have_no_drift():
+    """`notebooks/` equals a fresh build (cell ids and metadata are normalised by the build)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "course" / "build.py"), "--check"],
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def _solution_lines(master):
+    """Lines inside BEGIN/END SOLUTION and the bodies of hidden tests (the secrets), by cell."""
+    import jupytext
+
+    secret, public = [], set()
+    for cell in jupytext.read(master).cells:
+        lines = [ln.strip() for ln in cell.source.splitlines()]
+        if cell.cell_type == "code" and lines and lines[0].startswith('""" # BEGIN TEST CONFIG'):
+            if any(ln.replace(" ", "") == "hidden:true" for ln in lines):
+                secret += lines
+                continue
+        inside = False
+        for ln in lines:
+            if ln.endswith("# BEGIN SOLUTION"):
+                inside = True
+            elif ln.endswith("# END SOLUTION"):
+                inside = False
+            elif inside or ln.endswith("# SOLUTION"):
+                secret.append(ln)
+            else:
+                public.add(ln)
+    # a secret line that also appears outside the solutions (e.g. `import numpy as np`) proves nothing
+    return {s for s in secret if len(s) >= 12 and s not in public and not s.startswith(("#", '"""'))}
+
+
+def _strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings(v)
+
+
+def test_no_solution_text_in_notebooks():
+    published = []
+    for path in sorted(config.NOTEBOOKS.rglob("*")):
+        if path.suffix == ".ipynb":  # sources, outputs and metadata alike
+            published.append("\n".join(_strings(json.loads(path.read_text()))))
+        elif path.suffix == ".py":
+            published.append(path.read_text())
+    lines = {ln.strip() for text in published for chunk in text.split("\n") for ln in [chunk]}
+    masters = config.stages()
+    assert masters
+    for master in masters:
+        secret = _solution_lines(master)
+        assert secret, f"{master.name}: found no solution lines to scan for"
+        leaked = sorted(s for s in secret if s in lines)
+        assert not leaked, f"{master.name}: solution text reached notebooks/: {leaked[:5]}"
+
+
+def test_every_stage_is_built():
+    stems = [m.stem for m in config.stages()]
+    assert len(stems) == 11, stems
+    for stem in stems:
+        assert (config.NOTEBOOKS / f"{stem}.ipynb").is_file(), f"run `python course/build.py {stem[:2]}`"
+        assert list(config.PUBLIC_TESTS.glob(f"q{stem[:2]}_*.py")), f"no public tests for {stem}"
+
+
+@pytest.mark.slow
+def test_full_course(tmp_path):
+    """Every stage: solutions execute in grading mode (< 2 min each) with full marks; blanks get zero."""
+    notebooks, dist = tmp_path / "notebooks", tmp_path / "dist"
+    timings = {}
+    for master in config.stages():
+        summary = build.build_stage(master, notebooks_dir=notebooks, dist_dir=dist)
+        timings[master.stem] = summary["seconds"]
+    print(json.dumps(timings, indent=1))
+    slow = {k: v for k, v in timings.items() if v > 120}
+    assert not slow, f"stages over two minutes in grading mode: {slow}"
+    subs = tmp_path / "submissions"
+    for master in config.stages():
+        for who, src in (("solver", dist / "solutions"), ("blank", notebooks)):
+            (subs / who).mkdir(parents=True, exist_ok=True)
+            shutil.copy(src / f"{master.stem}.ipynb", subs / who / f"{master.stem}.ipynb")
+    rows, totals = _grade(subs, dist, tmp_path / "out")
+    possible = sum(_possible(dist, m.stem) for m in config.stages())
+    assert totals["solver"] == pytest.approx(possible), [r for r in rows if r["student"] == "solver" and r["message"] != "passed"]
+    assert totals["blank"] == 0
+
+
+@pytest.mark.slow
+def test_grade_survives_crash_hang_and_memory(built00, tmp_path):
+    tmp, _ = built00
+    stem = "00_setup_and_data"
+    solution = tmp / "dist" / "solutions" / f"{stem}.ipynb"
+    subs = tmp_path / "submissions"
+    cases = {"crash": "raise SystemExit('boom')",
+             "hang": "import time\nwhile True:\n    time.sleep(1)",
+             "hog": "import numpy as np\nhog = [np.ones(2**27) for _ in range(40)]",  # ~40 GB if allowed
+             "fine": "pass"}
+    for who, source in cases.items():
+        (subs / who).mkdir(parents=True)
+        _with_cell(solution, subs / who / f"{stem}.ipynb", source, index=4)
+    start = time.time()
+    rows, totals = _grade(subs, tmp / "dist", tmp_path / "out", "--time-limit", "90", "--memory-limit", "3000")
+    possible = _possible(tmp / "dist", stem)
+    assert totals["fine"] == pytest.approx(possible)
+    assert totals["hang"] == 0 and totals["hog"] == 0
+    messages = {r["student"]: r["message"] for r in rows}
+    assert "time limit" in messages["hang"] and "memory" in messages["hog"], messages
+    # a crashing cell is skipped (otter runs with allow_errors): the definitions after it still count
+    assert totals["crash"] <= possible
+    assert time.time() - start < 600
