@@ -11,7 +11,9 @@ import numpy as np
 
 
 def _fmt(value):
-    text = repr(value)
+    if isinstance(value, np.ndarray):
+        return f"array(shape={value.shape}, dtype={value.dtype})"
+    text = " ".join(repr(value).split())
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -56,7 +58,7 @@ def images(name, x, *, channels=3):
         shape = x.shape
     if len(shape) != 4 or (channels is not None and shape[-1] != channels):
         raise ValueError(
-            f"Expected `{name}` to be a batch of images of shape (N, H, W, {channels}). "
+            f"Expected `{name}` to be a batch of images of shape (N, H, W, {channels or 'C'}). "
             f"Received: {name}.shape={tuple(shape)}"
         )
     if shape[0] == 0:
@@ -83,6 +85,8 @@ def labels(name, y, *, n, num_classes):
         raise ValueError(
             f"Expected `{name}` to be a vector of {n} class ids. Received: {name}.shape={arr.shape}"
         )
+    if n == 0:
+        raise ValueError(f"Expected `{name}` to hold at least one class id. Received: {name}.shape={arr.shape}")
     if not np.issubdtype(arr.dtype, np.integer):
         if np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)):
             arr = arr.astype(np.int64)
@@ -103,3 +107,64 @@ def class_id(name, value, num_classes):
             f"Expected `{name}` to be a class id in [0, {num_classes - 1}]. Received: {name}={_fmt(value)}"
         )
     return int(value)
+
+
+def number(name, value, *, low=None, high=None, low_open=False, high_open=False):
+    """Require a finite real number within the given bounds; return it as a Python float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
+        raise ValueError(f"Expected `{name}` to be a finite number. Received: {name}={_fmt(value)}")
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        interval = ("(" if low_open else "[") + f"{lo}, {hi}" + (")" if high_open else "]")
+        raise ValueError(f"Expected `{name}` in {interval}. Received: {name}={value}")
+    return value
+
+
+def boolean(name, value):
+    """Require a bool (numpy bools and the integers 0 and 1 are accepted too)."""
+    if not (isinstance(value, (bool, np.bool_)) or isinstance(value, numbers.Integral) and value in (0, 1)):
+        raise ValueError(f"Expected `{name}` to be True or False. Received: {name}={_fmt(value)}")
+    return bool(value)
+
+
+def same_shape(name, x, ref_name, ref):
+    """Require `x` to have the shape of `ref`."""
+    if tuple(np.shape(x)) != tuple(np.shape(ref)):
+        raise ValueError(
+            f"Expected `{name}` of the same shape as `{ref_name}` {tuple(np.shape(ref))}. "
+            f"Received: {name}.shape={tuple(np.shape(x))}"
+        )
+
+
+def mask(name, m, image_shape):
+    """Require a mask `(N, H, W, 1)`, `(1, H, W, 1)` or `(H, W, 1)` with values in [0, 1] for images `(N, H, W, C)`.
+
+    Returns the mask broadcast to `(N, H, W, 1)` as float32.
+    """
+    arr = np.asarray(m)
+    n, h, w = image_shape[:3]
+    if arr.shape not in ((n, h, w, 1), (1, h, w, 1), (h, w, 1)):
+        raise ValueError(
+            f"Expected `{name}` of shape ({n}, {h}, {w}, 1) or ({h}, {w}, 1). Received: {name}.shape={arr.shape}"
+        )
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
+        raise ValueError(f"Expected `{name}` to hold numbers in [0, 1]. Received: {name}.dtype={arr.dtype}")
+    arr = arr.astype(np.float32)
+    if not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
+        raise ValueError(
+            f"Expected `{name}` values in [0, 1]. Received: {name} range [{np.nanmin(arr):.4g}, {np.nanmax(arr):.4g}]"
+        )
+    return np.broadcast_to(arr, (n, h, w, 1))
+
+
+def function(name, value, *, optional=False):
+    """Require a callable (or None when `optional`)."""
+    if value is None and optional:
+        return None
+    if not callable(value):
+        raise ValueError(f"Expected `{name}` to be a function. Received: {name}={_fmt(value)}")
+    return value

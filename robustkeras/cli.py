@@ -17,7 +17,16 @@ def _train(args):
 
 
 def _eval(args):
-    from robustkeras import pretrained
+    from robustkeras import _checks, pretrained
+
+    # Checked before the model and the data are loaded, so a typo fails in a second.
+    _checks.one_of("name", args.model, set(pretrained.available()))
+    _checks.non_negative("eps", args.eps)
+    _checks.positive_int("steps", args.steps)
+    _checks.positive_int("restarts", args.restarts)
+    _checks.positive_int("seed", args.seed, minimum=0)
+    if args.limit is not None:
+        _checks.positive_int("limit", args.limit)
     from robustkeras.data import load_cifar10_arrays, to_float
     from robustkeras.evaluate import robust_accuracy
 
@@ -43,9 +52,16 @@ def _tour(args):
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block), still exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser():
     """The argument parser of the `robustkeras` command."""
-    parser = argparse.ArgumentParser(prog="robustkeras", description=__doc__)
+    parser = _Parser(prog="robustkeras", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     tour = sub.add_parser("tour", help="run every synthesis task on the bundled robust model")
@@ -92,11 +108,15 @@ def build_parser():
 
 def main(argv=None):
     """Entry point; returns the exit status. Bad arguments exit 2 with one line."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a one-line argparse error (2)
+        return exit_.code
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as err:
-        print(f"robustkeras {args.command}: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).split())  # one line, even for multi-line library errors
+        print(f"robustkeras {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"robustkeras {args.command}: interrupted (rerun the same command to resume)", file=sys.stderr)

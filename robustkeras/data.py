@@ -122,6 +122,8 @@ def load_cifar10_arrays(split="test", *, path=None, limit=None):
         images, labels = _read_tarball(source, split)
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
+    if len(images) == 0:
+        raise ValueError(f"Expected `path` to hold at least one CIFAR-10 {split} image. Received: path={path!r} (empty)")
     return images, labels
 
 
@@ -146,6 +148,8 @@ def load_sample(limit=None):
 
 def to_float(images):
     """uint8 images to float32 in [0, 1]."""
+    if getattr(images, "dtype", None) != np.uint8:
+        raise ValueError(f"Expected `images` of dtype uint8 (0-255). Received: images.dtype={getattr(images, 'dtype', type(images).__name__)}")
     return images.astype(np.float32) / 255.0
 
 
@@ -180,6 +184,9 @@ class EpochBatches:
     """
 
     def __init__(self, images, labels, *, batch_size, seed, epoch, augment=True, drop_remainder=True):
+        batch_size = _checks.positive_int("batch_size", batch_size)
+        if len(images) != len(labels) or len(images) == 0:
+            raise ValueError(f"Expected `images` and `labels` of the same non-zero length. Received: {len(images)} and {len(labels)}")
         self.images, self.labels = images, labels
         self.batch_size, self.augment = batch_size, augment
         self.rng = np.random.default_rng([seed, epoch])
@@ -221,6 +228,8 @@ def load_cifar10(split="test", *, path=None, batch_size=128, augment=False, shuf
         >>> x, y = next(iter(ds))
     """
     batch_size = _checks.positive_int("batch_size", batch_size)
+    seed = None if seed is None else _checks.positive_int("seed", seed, minimum=0)
+    augment = _checks.boolean("augment", augment)
     images, labels = load_cifar10_arrays(split, path=path, limit=limit)
     if as_numpy:
         return to_float(images), labels.astype(np.int32)

@@ -17,6 +17,8 @@ def predict_logits(model, x, *, batch_size=500):
     Example:
         >>> logits = predict_logits(model, x)
     """
+    x = _checks.images("x", x, channels=None)
+    batch_size = _checks.positive_int("batch_size", batch_size)
     out = [np.asarray(model(x[a:b], training=False), np.float32) for a, b in _batches(len(x), batch_size)]
     return np.concatenate(out)
 
@@ -30,6 +32,7 @@ def clean_accuracy(model, x, y, *, batch_size=500):
     """
     x = _checks.images("x", x, channels=None)
     y = _checks.labels("y", y, n=len(x), num_classes=10)
+    batch_size = _checks.positive_int("batch_size", batch_size)
     return float(np.mean(np.argmax(predict_logits(model, x, batch_size=batch_size), 1) == y))
 
 
@@ -61,6 +64,9 @@ def robust_accuracy(model, x, y, *, norm="l2", eps=0.5, steps=20, step_size=None
     eps = _checks.non_negative("eps", eps)
     step_size = 2.5 * eps / steps if step_size is None else _checks.non_negative("step_size", step_size)
     batch_size = _checks.positive_int("batch_size", batch_size)
+    norm = _checks.one_of("norm", norm, {"l2", "linf"})
+    restarts = _checks.positive_int("restarts", restarts)
+    seed = _checks.positive_int("seed", seed, minimum=0)
     clean_ok, robust_ok = 0, 0
     for k, (a, b) in enumerate(progress(_batches(len(x), batch_size), desc=f"PGD-{steps}", enable=show_progress)):
         xb, yb = x[a:b], y[a:b]

@@ -25,6 +25,7 @@ def psnr(images, reference):
 
     images = _checks.images("images", images)
     reference = _checks.images("reference", reference)
+    _checks.same_shape("reference", reference, "images", images)
     return float(tf.reduce_mean(tf.image.psnr(images, reference, max_val=1.0)))
 
 
@@ -34,7 +35,10 @@ def ssim(images, reference):
 
     images = _checks.images("images", images)
     reference = _checks.images("reference", reference)
+    _checks.same_shape("reference", reference, "images", images)
     size = 7 if images.shape[1] < 64 else 11
+    if min(images.shape[1:3]) < size:
+        raise ValueError(f"Expected `images` of at least {size}x{size} pixels for SSIM. Received: images.shape={images.shape}")
     return float(tf.reduce_mean(tf.image.ssim(images, reference, max_val=1.0, filter_size=size)))
 
 
@@ -54,6 +58,8 @@ def features(model, images, *, batch_size=500):
     """Penultimate features of `model` (numpy float64)."""
     from robustkeras.synthesis.optimizer import feature_model
 
+    images = _checks.images("images", images, channels=None)
+    batch_size = _checks.positive_int("batch_size", batch_size)
     fm = feature_model(model)
     out = [np.asarray(fm(images[a:a + batch_size], training=False)[1]) for a in range(0, len(images), batch_size)]
     return np.concatenate(out).astype(np.float64)
@@ -65,6 +71,14 @@ def frechet_distance(feats_a, feats_b):
     Example:
         >>> frechet_distance(np.random.randn(500, 8), np.random.randn(500, 8))  # ~0
     """
+    for name, feats in (("feats_a", feats_a), ("feats_b", feats_b)):
+        shape = np.shape(feats)
+        if len(shape) != 2 or shape[0] < 2 or not np.all(np.isfinite(feats)):
+            raise ValueError(f"Expected `{name}` to be finite features (N >= 2, D). Received: {name}.shape={shape}")
+    if np.shape(feats_a)[1] != np.shape(feats_b)[1]:
+        raise ValueError(f"Expected `feats_b` with {np.shape(feats_a)[1]} features like `feats_a`. "
+                         f"Received: feats_b.shape={np.shape(feats_b)}")
+    feats_a, feats_b = np.asarray(feats_a, np.float64), np.asarray(feats_b, np.float64)
     mu_a, mu_b = feats_a.mean(0), feats_b.mean(0)
     cov_a, cov_b = np.cov(feats_a, rowvar=False), np.cov(feats_b, rowvar=False)
     # tr((S_a S_b)^(1/2)) from the eigenvalues of sqrt(S_a) S_b sqrt(S_a), which are >= 0.
@@ -103,6 +117,10 @@ def _inception_inputs(images):
 def inception_score(images, *, splits=10, batch_size=100):
     """Inception Score (Salimans et al. 2016). Needs downloadable Inception weights."""
     images = _checks.images("images", images)
+    splits = _checks.positive_int("splits", splits)
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    if splits > len(images):
+        raise ValueError(f"Expected `splits` <= the number of images ({len(images)}). Received: splits={splits}")
     model = _inception()
     probs = np.concatenate([np.asarray(model(_inception_inputs(images[a:a + batch_size])))
                             for a in range(0, len(images), batch_size)]).astype(np.float64)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from robustkeras import _io
+from robustkeras import _checks, _io
 
 
 def image_grid(columns, *, column_titles=None, row_labels=None, title=None, path=None, scale=1.1):
@@ -22,6 +22,18 @@ def image_grid(columns, *, column_titles=None, row_labels=None, title=None, path
     Example:
         >>> image_grid([x, x_adv], column_titles=["clean", "adversarial"], path="adv.png")
     """
+    if isinstance(columns, np.ndarray) and columns.ndim == 5:
+        columns = list(columns)
+    if isinstance(columns, np.ndarray) or not isinstance(columns, (list, tuple)) or not columns:
+        raise ValueError(f"Expected `columns` to be a non-empty list of image batches. Received: columns={_checks._fmt(columns)}")
+    columns = [_checks.images(f"columns[{c}]", batch) for c, batch in enumerate(columns)]
+    lengths = [len(batch) for batch in columns]
+    if len(set(lengths)) != 1:
+        raise ValueError(f"Expected every column of `columns` to hold the same number of images. Received: lengths {lengths}")
+    for name, labels, count in (("column_titles", column_titles, len(columns)), ("row_labels", row_labels, lengths[0])):
+        if labels is not None and len(labels) != count:
+            raise ValueError(f"Expected `{name}` to hold {count} entries. Received: {len(labels)}")
+    scale = _checks.number("scale", scale, low=0, low_open=True)
     import matplotlib
 
     if path is not None:
@@ -45,9 +57,11 @@ def image_grid(columns, *, column_titles=None, row_labels=None, title=None, path
     fig.tight_layout()
     if path is None:
         return fig
-    with _io.atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=80, format="png")
-    plt.close(fig)
+    try:
+        with _io.atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=80, format="png")
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -57,6 +71,13 @@ def class_grid(images, classes, class_names, *, per_class, title=None, path=None
     Example:
         >>> class_grid(result.images, result.extras["target"], CLASSES, per_class=8, path="gen.png")
     """
+    images = _checks.images("images", images)
+    per_class = _checks.positive_int("per_class", per_class)
+    classes = _checks.labels("classes", classes, n=len(images), num_classes=len(class_names))
+    counts = np.bincount(classes, minlength=len(class_names))
+    if np.any(counts != per_class):
+        raise ValueError(f"Expected `per_class`={per_class} images of each of the {len(class_names)} classes in "
+                         f"`classes`. Received: counts {counts.tolist()}")
     order = np.argsort(classes, kind="stable")
     images = images[order].reshape(len(class_names), per_class, *images.shape[1:])
     columns = [images[c] for c in range(len(class_names))]

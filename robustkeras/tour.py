@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from robustkeras import _io, metrics, pretrained, synthesis
+from robustkeras import _checks, _io, metrics, pretrained, synthesis
 from robustkeras.data import CLASSES, load_sample
 from robustkeras.plotting import class_grid, image_grid
 from robustkeras.progress import progress
@@ -161,11 +161,16 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
     Example:
         >>> run_tour("tour_output")
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    names = list(TASKS) if tasks is None else tasks
+    seed = _checks.positive_int("seed", seed, minimum=0)
+    quick = _checks.boolean("quick", quick)
+    names = list(TASKS) if tasks is None else [_checks.one_of("tasks", t, TASKS) for t in
+                                                ([tasks] if isinstance(tasks, str) else tasks)]
+    if not names:
+        raise ValueError("Expected `tasks` to name at least one task. Received: tasks=[]")
     models = {"robust": pretrained.load(model_name), "standard": pretrained.load("fastnet_standard"),
               "judge": pretrained.load("fastnet_judge")}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     x, y = load_sample()
     results = {}
     for name in progress(names, desc="tour"):

@@ -16,7 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
-from robustkeras import pretrained
+from robustkeras import _io, pretrained
 from robustkeras.data import load_cifar10_arrays, to_float
 from robustkeras.evaluate import robust_accuracy
 
@@ -37,7 +37,8 @@ def main():
 
     run = Path(args.run_dir)
     target = pretrained.FOLDER / f"{args.name}.weights.h5"
-    shutil.copyfile(run / args.weights, target)
+    with _io.atomic_path(target) as tmp:  # a kill never leaves a half-copied weights file
+        shutil.copyfile(run / args.weights, tmp)
     history = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
     state = json.loads((run / "checkpoint" / "state.json").read_text())
     entry = {

@@ -262,6 +262,7 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", targeted=False, target
         >>> x_t = apgd(model, x, y, norm="l2", eps=0.5, loss="dlr", targeted=True, target_rank=2)
     """
     x = _checks.images("x", x, channels=None)
+    num_classes = _checks.positive_int("num_classes", num_classes, minimum=2)
     y = _checks.labels("y", y, n=x.shape[0], num_classes=num_classes)
     norm = _checks.one_of("norm", norm, {"l2", "linf"})
     eps = _checks.non_negative("eps", eps)

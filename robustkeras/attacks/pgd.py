@@ -121,6 +121,7 @@ def pgd(model, x, y, *, norm, eps, step_size, steps, targeted=False, random_star
         True
     """
     x = _checks.images("x", x, channels=None)
+    num_classes = _checks.positive_int("num_classes", num_classes, minimum=2)
     y = _checks.labels("y", y, n=x.shape[0], num_classes=num_classes)
     norm = _checks.one_of("norm", norm, {"l2", "linf"})
     eps = _checks.non_negative("eps", eps)
@@ -128,9 +129,12 @@ def pgd(model, x, y, *, norm, eps, step_size, steps, targeted=False, random_star
     steps = _checks.positive_int("steps", steps, minimum=0)
     restarts = _checks.positive_int("restarts", restarts)
     seed = _checks.positive_int("seed", seed, minimum=0)
+    targeted = _checks.boolean("targeted", targeted)
+    random_start = _checks.boolean("random_start", random_start)
+    loss_fn = _resolve_loss(loss)
     if eps == 0 or steps == 0 and not random_start:
         return x.copy()
-    attack = _compiled_attack(model, norm, bool(targeted), _resolve_loss(loss), bool(random_start))
+    attack = _compiled_attack(model, norm, targeted, loss_fn, random_start)
     _, state = B.inference_fn(model)
     best_x, best_obj = None, None
     for r in range(restarts):

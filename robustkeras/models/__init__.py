@@ -35,6 +35,11 @@ def get_model(name, weights=None, **kwargs):
     if weights is not None:
         from robustkeras import pretrained
 
+        entries = pretrained.manifest()
+        _checks.one_of("weights", weights, entries)
+        if entries[weights]["arch"] != name:
+            raise ValueError(f"Expected `weights` of architecture `{name}`. "
+                             f"Received: weights={weights!r} is a {entries[weights]['arch']}")
         return pretrained.load(weights, expected_arch=name)
     return ARCHITECTURES[name](**kwargs)
 

@@ -44,14 +44,15 @@ def sha256(path):
 
 
 def _weights_path(name, entry, path):
+    arg = "path" if path is not None else "name"
     path = Path(path) if path is not None else FOLDER / entry["file"]
     if not path.is_file():
-        raise FileNotFoundError(f"Weights of `{name}` not found: expected {path}")
+        raise FileNotFoundError(f"Expected `{arg}` to lead to the weights file of `{name}`. Received: {path} (not found)")
     actual = sha256(path)
     if actual != entry["sha256"]:
         raise ValueError(
-            f"Weights file {path} does not match `{name}`: expected sha256 {entry['sha256'][:16]}..., "
-            f"got {actual[:16]}... (truncated, corrupted or another model's file)")
+            f"Expected `{arg}` to lead to the weights of `{name}` (sha256 {entry['sha256'][:16]}...). "
+            f"Received: {path} with sha256 {actual[:16]}... (truncated, corrupted or another model's file)")
     return path
 
 
@@ -74,15 +75,17 @@ def load(name, *, expected_arch=None, path=None, compile=True):
 
     entries = manifest()
     name = _checks.one_of("name", name, entries)
+    if expected_arch is not None:
+        _checks.one_of("expected_arch", expected_arch, ARCHITECTURES)
     entry = entries[name]
     if expected_arch is not None and entry["arch"] != expected_arch:
-        raise ValueError(f"Expected weights of architecture `{expected_arch}`. Received: `{name}` is a {entry['arch']}")
+        raise ValueError(f"Expected `name` to be weights of architecture `{expected_arch}`. Received: `{name}` is a {entry['arch']}")
     weights = _weights_path(name, entry, path)
     model = ARCHITECTURES[entry["arch"]](**entry.get("arch_kwargs", {}))
     try:
         model.load_weights(weights)
     except Exception as err:  # h5py/keras raise many kinds for a mismatched file
-        raise ValueError(f"Weights file {weights} does not fit architecture `{entry['arch']}`: {err}") from err
+        raise ValueError(f"Weights file {weights} (`name`={name!r}) does not fit architecture `{entry['arch']}`: {err}") from err
     if compile:
         model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     return model

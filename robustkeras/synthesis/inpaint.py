@@ -32,8 +32,9 @@ def make_mask(kind, n, size=32, *, fraction=0.25, seed=0):
     """
     kind = _checks.one_of("kind", kind, {"center", "random"})
     n = _checks.positive_int("n", n)
-    if not 0 < fraction < 1:
-        raise ValueError(f"Expected `fraction` in (0, 1). Received: fraction={fraction}")
+    size = _checks.positive_int("size", size)
+    fraction = _checks.number("fraction", fraction, low=0, high=1, low_open=True, high_open=True)
+    seed = None if seed is None else _checks.positive_int("seed", seed, minimum=0)
     side = max(1, int(round(size * np.sqrt(fraction))))
     if kind == "center":
         tops = lefts = np.full(n, (size - side) // 2)
@@ -69,9 +70,8 @@ def inpaint(model, images, labels, mask, *, steps=60, step_size=0.5, weight=10.0
     """
     images = _checks.images("images", images)
     labels = _checks.labels("labels", labels, n=len(images), num_classes=10)
-    mask = np.broadcast_to(np.asarray(mask, np.float32), images.shape[:3] + (1,)) if np.ndim(mask) in (3, 4) else None
-    if mask is None:
-        raise ValueError(f"Expected `mask` of shape (N, H, W, 1) or (H, W, 1). Received: mask.shape={np.shape(mask)}")
+    mask = _checks.mask("mask", mask, images.shape)
+    weight = _checks.non_negative("weight", weight)
     start = images * (1 - mask) + 0.5 * mask
     params = {"target": labels, "reference": images, "keep": 1.0 - mask, "weight": np.float32(weight)}
     result = optimize(model, start, objective=inpaint_objective, params=params, steps=steps,

@@ -33,11 +33,10 @@ def manipulate(model, images, unit, region, *, steps=40, step_size=0.5, weight=1
     """
     images = _checks.images("images", images)
     width = feature_model(model).outputs[1].shape[-1]
-    units = np.broadcast_to(np.asarray(unit), (len(images),))
+    units = np.full(len(images), unit) if np.ndim(unit) == 0 else unit
     units = _checks.labels("unit", units, n=len(images), num_classes=width)
-    if np.ndim(region) not in (3, 4) or np.shape(region)[-3:] != images.shape[1:3] + (1,):
-        raise ValueError(f"Expected `region` of shape (N, H, W, 1) or (H, W, 1). Received: region.shape={np.shape(region)}")
-    region = np.broadcast_to(np.asarray(region, np.float32), images.shape[:3] + (1,))
+    region = _checks.mask("region", region, images.shape)
+    weight = _checks.non_negative("weight", weight)
     params = {"unit": units, "reference": images, "keep": 1.0 - region, "weight": np.float32(weight)}
     result = optimize(model, images, objective=feature_objective, params=params, steps=steps,
                       step_size=step_size, radius=radius)
@@ -57,6 +56,8 @@ class FeaturePainter:
     """
 
     def __init__(self, model, image):
+        if np.ndim(image) != 3:
+            raise ValueError(f"Expected `image` of shape (H, W, 3). Received: image.shape={np.shape(image)}")
         self.model = model
         self.history = [_checks.images("image", np.asarray(image)[None])[0]]
 
@@ -67,7 +68,10 @@ class FeaturePainter:
 
     def top_units(self, class_id=None, k=5):
         """Units that most raise `class_id`'s logit (head weight), or the most active ones now."""
+        k = _checks.positive_int("k", k)
         if class_id is not None:
+            weights = np.asarray(self.model.layers[-1].kernel)
+            _checks.class_id("class_id", class_id, weights.shape[1])
             weights = np.asarray(self.model.layers[-1].kernel)
             return list(np.argsort(-weights[:, class_id])[:k])
         _, features = feature_model(self.model)(self.image[None], training=False)

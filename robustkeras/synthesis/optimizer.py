@@ -115,6 +115,31 @@ def _compiled(model, objective, project, input_size):
     return per_model[key]
 
 
+def _is_plus_inf(value):
+    return isinstance(value, (float, np.floating)) and value == np.inf
+
+
+def _check_params(params, n):
+    """`params` as a dict of numpy arrays; per-image vectors and image batches need N (or 1) rows.
+
+    Arrays of 2 or 3 dimensions (e.g. one `(H, W, 1)` mask for every image) are
+    left to broadcasting.
+    """
+    if not isinstance(params, dict):
+        raise ValueError(f"Expected `params` to be a dict of arrays. Received: params={_checks._fmt(params)}")
+    out = {}
+    for key, value in params.items():
+        arr = np.asarray(value)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise ValueError(f"Expected `params[{key!r}]` to be numeric. Received: dtype={arr.dtype}")
+        if arr.ndim in (1, 4) and arr.shape[0] not in (n, 1):
+            raise ValueError(
+                f"Expected `params[{key!r}]` to have one row per image ({n}) or a single row. "
+                f"Received: params[{key!r}].shape={arr.shape}")
+        out[key] = arr
+    return out
+
+
 def optimize(model, start, *, objective, params, steps, step_size, radius=np.inf, anchor=None,
              project=None, input_size=32):
     """Maximise `objective` over images by projected, normalised gradient steps.
@@ -142,19 +167,27 @@ def optimize(model, start, *, objective, params, steps, step_size, radius=np.inf
     start = _checks.images("start", start)
     steps = _checks.positive_int("steps", steps)
     step_size = _checks.non_negative("step_size", step_size)
-    radius = _checks.non_negative("radius", radius) if np.isfinite(radius) else np.inf
+    radius = np.inf if _is_plus_inf(radius) else _checks.non_negative("radius", radius)
     anchor = start if anchor is None else _checks.images("anchor", anchor)
     if anchor.shape != start.shape:
         raise ValueError(f"Expected `anchor` of shape {start.shape}. Received: anchor.shape={anchor.shape}")
+    objective = _checks.function("objective", objective)
+    project = _checks.function("project", project, optional=True)
+    input_size = _checks.positive_int("input_size", input_size)
+    params = _check_params(params, len(start))
     run, _ = _compiled(model, objective, project, input_size if start.shape[1] != input_size else None)
     _, state = B.inference_fn(feature_model(model))
-    params = {k: np.asarray(v) for k, v in params.items()}
     images, history = run(state, params, start, anchor, np.float32(radius), np.float32(step_size), np.int32(steps))
     return SynthesisResult(np.asarray(images, np.float32), np.asarray(history, np.float32), start)
 
 
 def class_probability(model, images, classes, *, batch_size=500):
     """Softmax probability of `classes[i]` for each image (numpy, inference mode)."""
+    images = _checks.images("images", images)
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    outputs = getattr(model, "outputs", None)
+    classes = np.full(len(images), classes) if np.ndim(classes) == 0 else classes
+    classes = _checks.labels("classes", classes, n=len(images), num_classes=outputs[0].shape[-1] if outputs else 10)
     probs = []
     for a in range(0, len(images), batch_size):
         logits = model(images[a:a + batch_size], training=False)

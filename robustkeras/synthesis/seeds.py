@@ -38,6 +38,19 @@ def compute_class_stats(images, labels, *, rank=24, components=4, seed=0, num_cl
     Example:
         >>> stats = compute_class_stats(x_train, y_train)
     """
+    images = _checks.images("images", images)
+    if images.shape[1:] != (32, 32, 3):
+        raise ValueError(f"Expected `images` of shape (N, 32, 32, 3). Received: images.shape={images.shape}")
+    num_classes = _checks.positive_int("num_classes", num_classes)
+    labels = _checks.labels("labels", labels, n=len(images), num_classes=num_classes)
+    rank = _checks.positive_int("rank", rank)
+    components = _checks.positive_int("components", components)
+    seed = _checks.positive_int("seed", seed, minimum=0)
+    counts = np.bincount(labels, minlength=num_classes)
+    if counts.min() < max(2, components):
+        raise ValueError(
+            f"Expected at least max(2, `components`)={max(2, components)} images of every class in `labels`. "
+            f"Received: class {int(counts.argmin())} has {int(counts.min())}")
     rng = np.random.default_rng(seed)
     out = {}
     for size in SIZES:
@@ -78,7 +91,8 @@ def load_class_stats(path=None):
     """The shipped class statistics (dict of float32 arrays)."""
     path = Path(path) if path is not None else STATS_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"Class statistics not found at {path}; build them with compute_class_stats")
+        raise FileNotFoundError(f"Expected `path` to be a class statistics file. Received: path={str(path)!r} "
+                                "(not found; build it with compute_class_stats)")
     with np.load(path, allow_pickle=False) as data:
         return {k: data[k].astype(np.float32) for k in data.files}
 
@@ -100,7 +114,12 @@ def sample_seeds(classes, *, size=32, mixture=False, stats=None, seed=0):
         >>> seeds = sample_seeds(np.arange(10), size=32)
     """
     size = _checks.one_of("size", size, set(SIZES))
+    seed = None if seed is None else _checks.positive_int("seed", seed, minimum=0)
     stats = load_class_stats() if stats is None else stats
+    missing = [f"{k}_{size}" for k in ("mean", "basis", "diag", "mix_means", "mix_weights")
+               if not isinstance(stats, dict) or f"{k}_{size}" not in stats]
+    if missing:
+        raise ValueError(f"Expected `stats` from compute_class_stats. Received: stats without {missing}")
     classes = _checks.labels("classes", classes, n=len(np.atleast_1d(classes)), num_classes=len(stats[f"mean_{size}"]))
     rng = np.random.default_rng(seed)
     mean = stats[f"mean_{size}"][classes]

@@ -38,9 +38,24 @@ def strokes_to_sketch(strokes, size=32, width=1):
     Example:
         >>> sketch = strokes_to_sketch([[(0.2, 0.2), (0.8, 0.8)]])
     """
+    size = _checks.positive_int("size", size, minimum=2)
+    width = _checks.positive_int("width", width)
+    if isinstance(strokes, (str, bytes)) or not hasattr(strokes, "__iter__"):
+        raise ValueError(f"Expected `strokes` to be a list of strokes. Received: strokes={_checks._fmt(strokes)}")
+    checked = []
+    for i, stroke in enumerate(strokes):
+        try:
+            pts = np.asarray(stroke, np.float32)
+        except (TypeError, ValueError):
+            pts = np.zeros((0,))
+        if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0:
+            raise ValueError(f"Expected `strokes[{i}]` to be a list of (row, col) points. Received: {_checks._fmt(stroke)}")
+        if not np.all(np.isfinite(pts)) or pts.min() < 0 or pts.max() > 1:
+            raise ValueError(f"Expected `strokes[{i}]` points in [0, 1]. Received: range [{pts.min():.4g}, {pts.max():.4g}]")
+        checked.append(pts)
     canvas = np.ones((size, size, 3), np.float32)
-    for stroke in strokes:
-        pts = np.asarray(stroke, np.float32) * (size - 1)
+    for pts in checked:
+        pts = pts * (size - 1)
         for (r0, c0), (r1, c1) in zip(pts[:-1], pts[1:]):
             for t in np.linspace(0, 1, 2 * size):
                 r, c = int(round(r0 + t * (r1 - r0))), int(round(c0 + t * (c1 - c0)))
@@ -63,5 +78,7 @@ def sketch_to_image(model, sketches, classes, *, steps=60, step_size=0.5, radius
     Example:
         >>> out = sketch_to_image(model, make_sketch(x), y).images
     """
+    sketches = _checks.images("sketches", sketches)
+    classes = _checks.labels("classes", classes, n=len(sketches), num_classes=10)
     # A sketch is just a very unusual source image: translation with a larger ball.
     return translate(model, sketches, classes, steps=steps, step_size=step_size, radius=radius)

@@ -55,8 +55,9 @@ def super_resolve(model, lowres, labels, *, factor=4, steps=30, step_size=0.1, r
     Example:
         >>> sr = super_resolve(model, downsample(x, 4), y, factor=4).images
     """
+    lowres = _checks.images("lowres", lowres)
+    labels = _checks.labels("labels", labels, n=len(lowres), num_classes=10)
     start = bicubic(lowres, factor)
-    labels = _checks.labels("labels", labels, n=len(start), num_classes=10)
     params = {"target": labels, "lowres": np.asarray(lowres, np.float32)}
     result = optimize(model, start, objective=class_objective, params=params, steps=steps,
                       step_size=step_size, radius=radius, project=lowres_projection)

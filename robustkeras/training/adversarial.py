@@ -5,6 +5,7 @@ sharing the attack (`pgd_loop`), the step rules and the batch mixing.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from robustkeras import _checks
@@ -40,13 +41,12 @@ class AdversarialTrainer(keras.Model):
 
     def __init__(self, classifier, *, norm="l2", eps=0.5, steps=1, step_size=None, random_start=True,
                  adv_fraction=1.0, track_clean=False, seed=0, **kwargs):
+        if not isinstance(classifier, keras.Model):
+            raise ValueError(f"Expected `classifier` to be a keras.Model. Received: classifier={classifier!r:.80}")
         super().__init__(**kwargs)
         self.classifier = classifier
-        self.norm = _checks.one_of("norm", norm, {"l2", "linf"})
-        self.eps = _checks.non_negative("eps", eps)
-        self.steps = _checks.positive_int("steps", steps)
-        default_step = 1.25 * self.eps if self.steps == 1 else 2.5 * self.eps / self.steps
-        self.step_size = _checks.non_negative("step_size", default_step if step_size is None else step_size)
+        self.norm, self.eps, self.steps, self.step_size = self.check_arguments(
+            norm=norm, eps=eps, steps=steps, step_size=step_size)
         self.random_start = bool(random_start)
         self.adv_fraction = _checks.non_negative("adv_fraction", adv_fraction)
         if self.adv_fraction > 1:
@@ -56,6 +56,33 @@ class AdversarialTrainer(keras.Model):
         self.clean_accuracy_tracker = (
             keras.metrics.SparseCategoricalAccuracy(name="clean_accuracy") if track_clean else None
         )
+
+    @staticmethod
+    def check_arguments(*, norm, eps, steps, step_size):
+        """Validate the attack settings; return `(norm, eps, steps, step_size)` with the default step filled in."""
+        norm = _checks.one_of("norm", norm, {"l2", "linf"})
+        eps = _checks.non_negative("eps", eps)
+        steps = _checks.positive_int("steps", steps)
+        default_step = 1.25 * eps if steps == 1 else 2.5 * eps / steps
+        step_size = _checks.non_negative("step_size", default_step if step_size is None else step_size)
+        return norm, eps, steps, step_size
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """As `keras.Model.fit`; numpy images must be float in [0, 1] and labels class ids."""
+        if isinstance(x, np.ndarray):
+            x = _checks.images("x", x, channels=None)
+            outputs = getattr(self.classifier, "outputs", None)
+            if y is not None and outputs:
+                y = _checks.labels("y", y, n=len(x), num_classes=outputs[0].shape[-1])
+        return super().fit(x, y, *args, **kwargs)
+
+    @staticmethod
+    def _check_batch(x):
+        # Datasets and generators are only seen here, traced: the dtype is all we can check.
+        if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(x.dtype)):
+            raise ValueError(
+                "Expected `x` to be floating point in [0, 1] (divide uint8 images by 255). "
+                f"Received: x.dtype={keras.backend.standardize_dtype(x.dtype)}")
 
     def call(self, x, training=False):
         return self.classifier(x, training=training)
@@ -96,6 +123,7 @@ class AdversarialTrainer(keras.Model):
         import tensorflow as tf
 
         x, y = data[0], data[1]
+        self._check_batch(x)
         x_train = self._adversarial_batch(lambda t: self(t, training=False), x, y, self._step_count())
         with tf.GradientTape() as tape:
             logits = self(x_train, training=True)
@@ -119,6 +147,7 @@ class AdversarialTrainer(keras.Model):
 
         trainable, non_trainable, optimizer_vars, metrics_vars = state
         x, y = data[0], data[1]
+        self._check_batch(x)
 
         def logits_fn(t):
             return self.stateless_call(trainable, non_trainable, t, training=False)[0]

@@ -17,7 +17,7 @@ import numpy as np
 from robustkeras import _checks, _io
 from robustkeras.data import EpochBatches, load_cifar10_arrays, to_float
 from robustkeras.evaluate import robust_accuracy
-from robustkeras.models import get_model
+from robustkeras.models import ARCHITECTURES, get_model
 from robustkeras.training.adversarial import AdversarialTrainer
 
 
@@ -39,20 +39,33 @@ def make_optimizer(lr, momentum, weight_decay, total_steps, warmup_fraction):
     return optimizer
 
 
+_LEGACY_FILES = {"weights": "model.weights.h5", "optimizer": "optimizer.npz"}
+
+
 def _save_checkpoint(folder, classifier, optimizer, state):
+    """Write the epoch's weights and optimizer under new names, then `state.json` naming them.
+
+    `state.json` is replaced last (atomically), so a kill at any point leaves a
+    consistent checkpoint: the previous one or the new one, never a mix.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    with _io.atomic_path(folder / "model.weights.h5") as tmp:
+    files = {"weights": f"model-{state['epoch']}.weights.h5", "optimizer": f"optimizer-{state['epoch']}.npz"}
+    with _io.atomic_path(folder / files["weights"]) as tmp:
         classifier.save_weights(tmp)
-    with _io.atomic_path(folder / "optimizer.npz") as tmp:
+    with _io.atomic_path(folder / files["optimizer"]) as tmp:
         np.savez(tmp, *[np.asarray(v) for v in optimizer.variables])
-    _io.write_text(folder / "state.json", json.dumps(state, indent=1))
+    _io.write_text(folder / "state.json", json.dumps({**state, "files": files}, indent=1))
+    for old in list(folder.glob("model*.weights.h5")) + list(folder.glob("optimizer*.npz")):
+        if old.name not in files.values():
+            old.unlink()
 
 
 def _load_checkpoint(folder, classifier, optimizer):
     state = json.loads((folder / "state.json").read_text())
-    classifier.load_weights(folder / "model.weights.h5")
+    files = state.pop("files", _LEGACY_FILES)
+    classifier.load_weights(folder / files["weights"])
     optimizer.build(classifier.trainable_variables)
-    with np.load(folder / "optimizer.npz", allow_pickle=False) as saved:
+    with np.load(folder / files["optimizer"], allow_pickle=False) as saved:
         values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
     if len(values) != len(optimizer.variables):
         raise ValueError(f"Checkpoint in {folder} does not match this optimizer; delete it or use resume=False")
@@ -93,6 +106,20 @@ def train(arch="fastnet", *, out_dir, epochs=20, batch_size=256, lr=0.2, momentu
     epochs = _checks.positive_int("epochs", epochs)
     batch_size = _checks.positive_int("batch_size", batch_size)
     holdout = _checks.positive_int("holdout", holdout, minimum=0)
+    arch = _checks.one_of("arch", arch, ARCHITECTURES)
+    lr = _checks.non_negative("lr", lr)
+    momentum = _checks.number("momentum", momentum, low=0, high=1, high_open=True)
+    weight_decay = _checks.non_negative("weight_decay", weight_decay)
+    warmup_fraction = _checks.number("warmup_fraction", warmup_fraction, low=0, high=1, high_open=True)
+    AdversarialTrainer.check_arguments(norm=norm, eps=eps, steps=steps, step_size=step_size)
+    eval_every = _checks.positive_int("eval_every", eval_every)
+    eval_images = _checks.positive_int("eval_images", eval_images, minimum=0)
+    eval_steps = _checks.positive_int("eval_steps", eval_steps)
+    seed = _checks.positive_int("seed", seed, minimum=0)
+    if stop_after is not None:
+        stop_after = _checks.positive_int("stop_after", stop_after)
+    if out_dir is None or str(out_dir) == "":
+        raise ValueError(f"Expected `out_dir` to be a folder path. Received: out_dir={out_dir!r}")
     out_dir = Path(out_dir)
     keras.utils.set_random_seed(seed)
     if deterministic and keras.backend.backend() == "tensorflow":
@@ -135,8 +162,8 @@ def train(arch="fastnet", *, out_dir, epochs=20, batch_size=256, lr=0.2, momentu
         state["history"].append(record)
         state["epoch"] = epoch + 1
         _save_checkpoint(checkpoint, classifier, optimizer, state)
-        with open(out_dir / "log.jsonl", "a") as log:
-            log.write(json.dumps(record) + "\n")
+        # Rewritten whole (atomically) from the checkpointed history: a kill never leaves half a line.
+        _io.write_text(out_dir / "log.jsonl", "".join(json.dumps(r) + "\n" for r in state["history"]))
         print(json.dumps(record), flush=True)
         if stop_after is not None and epoch + 1 >= stop_after and epoch + 1 < epochs:
             print(f"stopping after epoch {epoch + 1} (--stop-after); rerun to resume", flush=True)
