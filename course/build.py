@@ -113,6 +113,8 @@ def normalise(nb, stem):
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     for i, cell in enumerate(nb.cells):
         cell.id = hashlib.sha1(f"{stem}:{i}".encode()).hexdigest()[:12]
+        for key in ("lines_to_next_cell", "execution"):  # jupytext / runtime bookkeeping
+            cell.metadata.pop(key, None)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nb.metadata.pop("jupytext", None)

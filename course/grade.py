@@ -161,7 +161,8 @@ KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.C
 
 
 def definitions(nb_path):
-    """The imports, definitions and literal constants of a notebook's code cells, as source."""
+    """The imports, definitions, literal constants and aliases (`f = g`, `f = lambda ...`) of a
+    notebook's code cells, as source: what graded answers may rely on, without running the notebook."""
     nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
     kept = []
     for cell in nb.get("cells", []):
@@ -175,8 +176,9 @@ def definitions(nb_path):
         except SyntaxError:
             continue
         for node in tree.body:
-            literal = isinstance(node, ast.Assign) and _is_literal(node.value)
-            if isinstance(node, KEEP) or literal:
+            cheap = isinstance(node, ast.Assign) and (
+                _is_literal(node.value) or isinstance(node.value, (ast.Name, ast.Attribute, ast.Lambda)))
+            if isinstance(node, KEEP) or cheap:
                 if isinstance(node, (ast.Import, ast.ImportFrom)) and _imports_otter(node):
                     continue
                 kept.append(ast.unparse(node))

@@ -1,0 +1,28 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q05_class_objective"
+points = 3
+
+@test_case(points=None, hidden=False)
+def test_log_probabilities(class_objective):
+    import numpy as np
+    logits = np.array([[0.0, 0.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0]], np.float32)
+    out = np.asarray(class_objective({'target': np.array([1, 0])}, None, logits, None))
+    assert out.shape == (2,), f'Return one value per image, shape (2,). Received {out.shape}.'
+    expected = [np.log(0.25), 2 - np.log(np.exp(2) + 3)]
+    assert np.allclose(out, expected, atol=1e-05), f'Expected log p(target) = {np.round(expected, 4)}. Received {out}.'
+
+@test_case(points=None, hidden=False)
+def test_drives_optimize(class_objective):
+    import numpy as np
+    import keras
+    from robustkeras.synthesis import optimize
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 3))
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Dense(8, activation='relu')(keras.layers.Flatten()(inputs))))
+    start = np.full((2, 32, 32, 3), 0.5, np.float32)
+    result = optimize(model, start, objective=class_objective, params={'target': np.array([3, 8])}, steps=5, step_size=0.5, radius=2.0)
+    assert np.all(result.losses[-1] > result.losses[0]), 'optimize maximises your objective; the log-probability should rise over the steps. Use keras.ops, not numpy.'
+
