@@ -40,7 +40,8 @@ EPS = {"l2": 0.5, "linf": 8 / 255}
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="fastnet_l2_robust", help="pretrained model name (robustkeras.pretrained)")
+    parser.add_argument("--model", default="fastnet_l2_robust",
+                        help="pretrained model name (robustkeras.pretrained)")
     parser.add_argument("--demo", action="store_true",
                         help="instead of --model, train fastnet_small for 2 epochs on 5000 images (a smoke test)")
     parser.add_argument("--n", type=int, default=1000, help="first N test images")
@@ -172,7 +173,10 @@ def main(argv=None):
     print(f"model: {description}; attack: {args.norm} eps={eps:.4g}, {args.steps} iterations, 1 restart, "
           f"initial step 2*eps, batch {args.batch}; CE then DLR on the still-robust images\n", flush=True)
     clean_ok = predictions(model, x, args.batch) == y
-    results = {tool: evaluate(tool, model, x, y, clean_ok, args, eps) for tool in args.tools}
+    results = {}
+    for tool in args.tools:
+        results[tool] = evaluate(tool, model, x, y, clean_ok, args, eps)
+        print(f"{tool}: done in {results[tool][1]:.1f} s", flush=True)
     print(f"clean accuracy: {clean_ok.mean():.2%}\n")
     print("| tool | robust after CE | robust after CE+DLR | seconds |")
     print("|------|-----------------|---------------------|---------|")
