@@ -93,7 +93,8 @@ def test_drives_optimize(class_objective):
     import keras
     from robustkeras.synthesis import optimize
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(10)])
+    inputs = keras.Input((32, 32, 3))  # a functional model: synthesis reads its layer graph
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Dense(8, activation="relu")(keras.layers.Flatten()(inputs))))
     start = np.full((2, 32, 32, 3), 0.5, np.float32)
     result = optimize(model, start, objective=class_objective, params={"target": np.array([3, 8])},
                       steps=5, step_size=0.5, radius=2.0)

@@ -211,7 +211,8 @@ def test_inpaint_behaviour(inpaint_images):
     import numpy as np
     import keras
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(10)])
+    inputs = keras.Input((32, 32, 3))  # a functional model: synthesis reads its layer graph
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Dense(8, activation="relu")(keras.layers.Flatten()(inputs))))
     images = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
     mask = np.zeros((2, 32, 32, 1), np.float32)
     mask[:, 8:24, 8:24] = 1
@@ -239,7 +240,8 @@ def test_own_inpaint(inpaint_images):
     import importlib
     inpaint_module = importlib.import_module("robustkeras.synthesis.inpaint")
     keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(10)])
+    inputs = keras.Input((32, 32, 3))  # a functional model: synthesis reads its layer graph
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Dense(8, activation="relu")(keras.layers.Flatten()(inputs))))
     images = np.random.default_rng(1).random((1, 32, 32, 3)).astype(np.float32)
     mask = np.zeros((1, 32, 32, 1), np.float32)
     mask[:, :16] = 1

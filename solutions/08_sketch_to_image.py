@@ -149,7 +149,8 @@ def test_sketch_to_image_behaviour(sketch_to_image):
     import numpy as np
     import keras
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(10)])
+    inputs = keras.Input((32, 32, 3))  # a functional model: synthesis reads its layer graph
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Dense(8, activation="relu")(keras.layers.Flatten()(inputs))))
     sketches = np.ones((2, 32, 32, 3), np.float32)
     sketches[:, 10:22, 15:17] = 0.0
     classes = np.array([5, 9])
@@ -174,7 +175,8 @@ def test_own_sketch_to_image(sketch_to_image):
     sk = importlib.import_module("robustkeras.synthesis.sketch")
     tr = importlib.import_module("robustkeras.synthesis.translation")
     keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    inputs = keras.Input((32, 32, 3))  # a functional model: synthesis reads its layer graph
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(inputs)))
     boom = AssertionError("call optimize yourself")
     with mock.patch.object(synthesis, "sketch_to_image", side_effect=boom), mock.patch.object(sk, "sketch_to_image", side_effect=boom), \
          mock.patch.object(synthesis, "translate", side_effect=boom), mock.patch.object(tr, "translate", side_effect=boom):

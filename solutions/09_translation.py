@@ -129,7 +129,8 @@ def test_translate_behaviour(translate_images):
     import numpy as np
     import keras
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(10)])
+    inputs = keras.Input((32, 32, 3))  # a functional model: synthesis reads its layer graph
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Dense(8, activation="relu")(keras.layers.Flatten()(inputs))))
     images = np.random.default_rng(0).random((3, 32, 32, 3)).astype(np.float32)
     out = np.asarray(translate_images(model, images, 4, steps=6, step_size=0.5, radius=1.5))
     assert out.shape == images.shape, f"Expected shape {images.shape}. Received {out.shape}."
@@ -151,7 +152,8 @@ def test_own_translate(translate_images):
     import robustkeras.synthesis as synthesis
     tr = importlib.import_module("robustkeras.synthesis.translation")
     keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    inputs = keras.Input((32, 32, 3))  # a functional model: synthesis reads its layer graph
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(inputs)))
     boom = AssertionError("call optimize yourself")
     with mock.patch.object(synthesis, "translate", side_effect=boom), mock.patch.object(tr, "translate", side_effect=boom):
         out = np.asarray(translate_images(model, np.full((2, 32, 32, 3), 0.5, np.float32), 1, steps=2))

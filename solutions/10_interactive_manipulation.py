@@ -198,7 +198,8 @@ def test_paint_behaviour(paint):
     import keras
     from robustkeras.synthesis import feature_model
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(10)])
+    inputs = keras.Input((32, 32, 3))  # a functional model: synthesis reads its layer graph
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Dense(8, activation="relu")(keras.layers.Flatten()(inputs))))
     image = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
     region = np.zeros((32, 32, 1), np.float32)
     region[:16] = 1

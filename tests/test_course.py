@@ -272,3 +272,21 @@ def test_grade_survives_crash_hang_and_memory(built00, tmp_path):
     # a crashing cell is skipped (otter runs with allow_errors): the definitions after it still count
     assert totals["crash"] <= possible
     assert time.time() - start < 600
+
+
+def test_hidden_tests_are_merged_per_stage(tmp_path):
+    from course.grade import question_points, with_hidden_tests
+
+    src = tmp_path / "00_x-autograder.zip"
+    public = ("from otter.test_files import test_case\nOK_FORMAT = False\nname = '{n}'\npoints = {p}\n"
+              "@test_case(points={p}, hidden=False)\ndef test_a(f):\n    assert f\n")
+    with zipfile.ZipFile(src, "w") as z:
+        z.writestr("tests/q00_a.py", public.format(n="q00_a", p=1))
+        z.writestr("otter_config.json", "{}")
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "q00_extra.py").write_text(public.format(n="q00_extra", p=3).replace("hidden=False", "hidden=True"))
+    (private / "q01_other.py").write_text(public.format(n="q01_other", p=5))
+    merged = with_hidden_tests(src, private, "00_x", tmp_path / "merged.zip")
+    assert question_points(merged) == {"q00_a": 1, "q00_extra": 3}, "only stage 00's extra tests are added"
+    assert with_hidden_tests(src, None, "00_x", tmp_path / "unused.zip") == src
