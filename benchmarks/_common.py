@@ -44,6 +44,8 @@ def header(title, data="measured on the offline CIFAR-10 copy"):
     print(f"date: {now}; python {platform.python_version()}, tensorflow {tf.__version__}, "
           f"keras {keras.__version__} (backend {keras.backend.backend()})")
     print(f"data: {data}")
+    print(f"load average at start (1/5/15 min): {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
+          f"(other processes on these cores skew the timings)")
     print()
 
 

@@ -49,7 +49,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=MODELS, help="registered architectures")
     parser.add_argument("--batch", type=int, default=100, help="images synthesised at once")
-    parser.add_argument("--steps", type=int, default=10, help="synthesis steps")
+    parser.add_argument("--steps", type=int, default=5, help="synthesis steps (a compiled loop: memory does not grow with steps)")
     return parser.parse_args(argv)
 
 
