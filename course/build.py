@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -134,8 +135,18 @@ def requirements():
     return f"robustkeras[grading] @ git+{config.repo_url()}@{config.BRANCH}\n"
 
 
+def _children_cpu():
+    """CPU seconds (user + sys) of all finished child processes, kernels included."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def assign(master, work, *, run_tests=True, verbose=False):
-    """Run `otter assign` on one master inside `work`; return the result folder."""
+    """Run `otter assign` on one master inside `work`.
+
+    Returns:
+        `(result folder, wall seconds, CPU seconds of otter and the kernel)`.
+    """
     stem = stem_of(master)
     work.mkdir(parents=True, exist_ok=True)
     nbformat.write(master_notebook(master), work / f"{stem}.ipynb")
@@ -147,13 +158,14 @@ def assign(master, work, *, run_tests=True, verbose=False):
         from otter.assign import main as otter_assign
 
         otter_assign(str(work / f"{stem}.ipynb"), str(work / "out"), no_run_tests=True, no_pdfs=True)
-        return work / "out", time.time() - start
+        return work / "out", time.time() - start, 0.0
     env = {**os.environ, config.GRADING_ENV: "1", "PYTHONHASHSEED": "0"}
     cmd = [sys.executable, "-m", "otter", "assign", f"{stem}.ipynb", "out"]
+    before = _children_cpu()
     proc = subprocess.run(cmd, cwd=work, env=env, capture_output=not verbose, text=True)
     if proc.returncode:
         raise SystemExit(f"otter assign failed for {stem}:\n{proc.stdout}\n{proc.stderr}")
-    return work / "out", time.time() - start
+    return work / "out", time.time() - start, _children_cpu() - before
 
 
 def build_stage(master, *, notebooks_dir, dist_dir, run_tests=True, verbose=False, hidden_tests=None):
@@ -163,7 +175,7 @@ def build_stage(master, *, notebooks_dir, dist_dir, run_tests=True, verbose=Fals
     """
     stem = stem_of(master)
     with tempfile.TemporaryDirectory(prefix=f"build-{stem}-") as tmp:
-        out, seconds = assign(master, Path(tmp), run_tests=run_tests, verbose=verbose)
+        out, seconds, cpu = assign(master, Path(tmp), run_tests=run_tests, verbose=verbose)
         student = nbformat.read(out / "student" / f"{stem}.ipynb", as_version=4)
         write_notebook(normalise(student, stem), notebooks_dir / f"{stem}.ipynb")
         tests_dir = notebooks_dir / "tests"
@@ -183,7 +195,7 @@ def build_stage(master, *, notebooks_dir, dist_dir, run_tests=True, verbose=Fals
             shutil.copy(merged, dist_dir / f"{stem}-autograder.zip")
         (dist_dir / "solutions").mkdir(exist_ok=True)
         shutil.copy(out / "autograder" / f"{stem}.ipynb", dist_dir / "solutions" / f"{stem}.ipynb")
-    return {"stage": stem, "seconds": round(seconds, 1), "public_tests": [t.stem for t in public],
+    return {"stage": stem, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1), "public_tests": [t.stem for t in public],
             "executed": run_tests}
 
 
