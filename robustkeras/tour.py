@@ -43,6 +43,8 @@ def _generation(models, x, y, out, quick, seed):
     return {
         "judge_accuracy_robust": metrics.judge_accuracy(judge, gen_r.images, classes),
         "judge_accuracy_standard": metrics.judge_accuracy(judge, gen_s.images, classes),
+        "lowpass_judge_accuracy_robust": metrics.judge_accuracy(judge, gen_r.images, classes, low_pass_factor=2),
+        "lowpass_judge_accuracy_standard": metrics.judge_accuracy(judge, gen_s.images, classes, low_pass_factor=2),
         "judge_accuracy_seeds": metrics.judge_accuracy(judge, gen_r.start, classes),
         "feature_distance_robust": metrics.feature_distance(judge, gen_r.images, x),
         "feature_distance_standard": metrics.feature_distance(judge, gen_s.images, x),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from robustkeras import _io, pretrained
 from robustkeras.data import load_cifar10_arrays, to_float
-from robustkeras.evaluate import robust_accuracy
+from robustkeras.evaluate import clean_accuracy, robust_accuracy
 
 
 def main():
@@ -31,6 +31,8 @@ def main():
     parser.add_argument("--role", default="robust", help="robust, standard or judge")
     parser.add_argument("--eps", type=float, default=0.5)
     parser.add_argument("--eval-images", type=int, default=10000)
+    parser.add_argument("--robust-images", type=int, default=None,
+                        help="attack only the first N (clean accuracy still on all --eval-images)")
     parser.add_argument("--autoattack-images", type=int, default=0)
     parser.add_argument("--note", default="")
     args = parser.parse_args()
@@ -58,7 +60,11 @@ def main():
     x, y = load_cifar10_arrays("test", limit=args.eval_images)
     x, y = to_float(x), y.astype("int32")
     start = time.time()
-    result = robust_accuracy(model, x, y, norm="l2", eps=args.eps, steps=20, show_progress=True)
+    n = args.robust_images or len(x)
+    result = robust_accuracy(model, x[:n], y[:n], norm="l2", eps=args.eps, steps=20, show_progress=True)
+    if n < len(x):
+        result["robust_n"], result["n"] = n, len(x)
+        result["clean"] = clean_accuracy(model, x, y)
     result["attack"] = "PGD-20, L2 eps=0.5, step 2.5*eps/20, cross-entropy on logits, inference mode, 1 restart"
     result["data"] = "offline CIFAR-10 copy, test set"
     result["minutes"] = round((time.time() - start) / 60, 1)

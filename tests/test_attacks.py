@@ -103,7 +103,7 @@ def test_keep_best_is_never_worse_than_the_last_iterate(robust_model, sample):
     loss = np.asarray(cross_entropy(predict_logits(robust_model, x_adv), y))
     from robustkeras.attacks.pgd import pgd_loop
 
-    last = np.asarray(pgd_loop(lambda t: robust_model(t, training=False), x, y, L2Step(1.0, 0.6),
+    last = np.asarray(pgd_loop(lambda t: robust_model(t, training=False), keras.ops.convert_to_tensor(x), y, L2Step(1.0, 0.6),
                                steps=6, random_start=False))
     last_loss = np.asarray(cross_entropy(predict_logits(robust_model, last), y))
     assert np.all(loss >= last_loss - 1e-4)

@@ -51,7 +51,8 @@ def test_inpainting_fills_the_hole_and_keeps_the_rest(robust_model, sample):
     outside = np.abs((result.images - x) * (1 - mask))
     assert outside.mean() < 0.01 and outside.max() < 0.15
     assert _raises_target(robust_model, result) > 0.05
-    assert np.abs((result.images - result.start) * mask).mean() > 0.02, "the hole must change"
+    hole = np.broadcast_to(mask, x.shape) > 0
+    assert np.abs(result.images - result.start)[hole].mean() > 0.05, "the hole must change"
 
 
 def test_random_masks_have_the_requested_area():
@@ -66,8 +67,10 @@ def test_super_resolution_keeps_lowres_and_beats_bicubic(robust_model, sample):
     lowres = synthesis.downsample(x, 4)
     result = synthesis.super_resolve(robust_model, lowres, y, factor=4)
     assert _in_box(result.images)
-    np.testing.assert_allclose(synthesis.downsample(result.images, 4), lowres, atol=0.02)
-    assert np.all(l2_dist(result.images, result.extras["bicubic"]) <= 1.0 + 1e-3)
+    # Exact up to the final clip to [0, 1], which can only bite on nearly black or white blocks.
+    gap = np.abs(synthesis.downsample(result.images, 4) - lowres)
+    assert np.mean(gap < 1e-3) > 0.97 and gap.max() < 0.05
+    assert np.all(l2_dist(result.images, result.start) <= 1.0 + 1e-3)
     assert metrics.psnr(result.images, x) > metrics.psnr(result.extras["bicubic"], x)
     assert _raises_target(robust_model, result) > 0
 
@@ -100,12 +103,14 @@ def test_manipulation_grows_the_feature_inside_the_region(robust_model, sample):
     np.testing.assert_array_equal(painter.undo(), x[0])
 
 
-def test_robust_generation_fools_the_judge_less_than_standard(robust_model, standard_model):
+def test_robust_generation_convinces_the_low_pass_judge_more_than_standard(robust_model, standard_model):
     judge = __import__("robustkeras").pretrained.load("fastnet_judge")
     classes = np.repeat(np.arange(10), 3)
-    robust = synthesis.generate(robust_model, classes, steps=30)
-    standard = synthesis.generate(standard_model, classes, steps=30)
-    assert metrics.judge_accuracy(judge, robust.images, classes) > metrics.judge_accuracy(judge, standard.images, classes) + 0.2
+    robust = synthesis.generate(robust_model, classes, steps=10)
+    standard = synthesis.generate(standard_model, classes, steps=10)
+    robust_acc = metrics.judge_accuracy(judge, robust.images, classes, low_pass_factor=2)
+    standard_acc = metrics.judge_accuracy(judge, standard.images, classes, low_pass_factor=2)
+    assert robust_acc > 0.8 and robust_acc > standard_acc + 0.2
 
 
 def test_bad_synthesis_inputs_name_the_argument(tiny_model, sample):

@@ -47,7 +47,7 @@ def make_mask(kind, n, size=32, *, fraction=0.25, seed=0):
     return mask
 
 
-def inpaint(model, images, labels, mask, *, steps=60, step_size=0.5, weight=10.0, radius=np.inf, seed=0):
+def inpaint(model, images, labels, mask, *, steps=60, step_size=2.0, weight=10.0, radius=np.inf, seed=0):
     """Fill `mask` in `images` by maximising the true class, keeping the unmasked pixels.
 
     The hole starts grey; a strong L2 consistency term (`weight`) anchors the

@@ -14,7 +14,7 @@ def feature_objective(params, x, logits, features):
         x, params["reference"], params["keep"])
 
 
-def manipulate(model, images, unit, region, *, steps=40, step_size=0.5, weight=10.0, radius=np.inf):
+def manipulate(model, images, unit, region, *, steps=40, step_size=4.0, weight=10.0, radius=np.inf):
     """Maximise penultimate feature `unit` of each image, changing mostly the painted `region`.
 
     Args:
@@ -77,7 +77,7 @@ class FeaturePainter:
         _, features = feature_model(self.model)(self.image[None], training=False)
         return list(np.argsort(-np.asarray(features)[0])[:k])
 
-    def paint(self, region, unit, *, steps=20, step_size=0.5, weight=10.0):
+    def paint(self, region, unit, *, steps=20, step_size=4.0, weight=10.0):
         """Grow `unit` inside `region` (H, W, 1) and return the new image."""
         result = manipulate(self.model, self.image[None], unit, np.asarray(region, np.float32)[None],
                             steps=steps, step_size=step_size, weight=weight)

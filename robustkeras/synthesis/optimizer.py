@@ -90,9 +90,12 @@ def _run(outputs, state, objective, project, params, start, anchor, radius, step
         history = ops.slice_update(history, (i, 0), ops.expand_dims(value, 0))
         decay = 0.5 * (1.0 + ops.cos(np.pi * ops.cast(i, "float32") / total))
         rule = L2Step(radius, step_size * decay)
-        x = rule.project(rule.step(x, grad), anchor)
+        x = rule.step(x, grad)
         if project is not None:
-            x = ops.clip(project(params, x), 0.0, 1.0)
+            # Task projection first: for a linear constraint that the anchor satisfies
+            # (super-resolution), the ball projection then keeps it, so x meets both.
+            x = project(params, x)
+        x = rule.project(x, anchor)
         return x, history
 
     history = ops.zeros((steps, ops.shape(start)[0]), "float32")
@@ -154,7 +157,7 @@ def optimize(model, start, *, objective, params, steps, step_size, radius=np.inf
         step_size: L2 length of the first step (>= 0); later steps follow a cosine decay to 0.
         radius: the L2 ball around `anchor` the images must stay in (`inf`: none).
         anchor: centre of the ball; defaults to `start`.
-        project: optional `(params, x) -> x`, applied after the ball projection.
+        project: optional `(params, x) -> x`, applied before the ball projection.
         input_size: the model's input size.
 
     Returns:
