@@ -2,7 +2,7 @@
 
 Default run: stage 00 built and graded (solutions full marks, student notebook zero, a
 forging notebook caught), notebooks/ drift, the solution-leak scan, Colab discovery.
-`-m slow`: every stage executed in grading mode and graded, plus crash/hang/memory cases.
+Also in the default run (CI): every stage executed in grading mode and graded, plus crash/hang/memory cases.
 """
 
 import csv
@@ -233,7 +233,6 @@ def test_every_stage_is_built():
         assert list(config.PUBLIC_TESTS.glob(f"q{stem[:2]}_*.py")), f"no public tests for {stem}"
 
 
-@pytest.mark.slow
 def test_full_course(tmp_path):
     """Every stage: solutions execute in grading mode (< 2 min each) with full marks; blanks get zero."""
     notebooks, dist = tmp_path / "notebooks", tmp_path / "dist"
@@ -255,7 +254,6 @@ def test_full_course(tmp_path):
     assert totals["blank"] == 0
 
 
-@pytest.mark.slow
 def test_grade_survives_crash_hang_and_memory(built00, tmp_path):
     tmp, _ = built00
     stem = "00_setup_and_data"

@@ -54,7 +54,7 @@ def feature_model(model):
     """
     if model not in _FEATURE_MODELS:
         head = model.layers[-1]
-        _FEATURE_MODELS[model] = keras.Model(model.input, [model.outputs[0], head.input],
+        _FEATURE_MODELS[model] = keras.Model(model.inputs[0], [model.outputs[0], head.input],
                                              name=f"{model.name}_features")
     return _FEATURE_MODELS[model]
 
