@@ -24,6 +24,7 @@ GRADING_MARKER = "ROBUSTKERAS_GRADING"
 
 # Limits for grading one notebook (course/grade.py); each stage runs in < 2 minutes here.
 TIME_LIMIT_S = 600
+CELL_TIME_LIMIT_S = 180  # a slower cell is interrupted; the notebook goes on
 MEMORY_LIMIT_MB = 6000
 
 

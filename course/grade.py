@@ -6,7 +6,8 @@ Submissions are `SUBMISSIONS_DIR/<student>/<NN_topic>.ipynb` (or `<student>.ipyn
 directly in the folder; the stage then comes from the notebook's otter metadata).
 Each one is graded by `otter run` against `dist/<NN_topic>-autograder.zip` (built by
 `course/build.py`; it holds the public and hidden tests) in its own process group
-with a time limit and a resident-memory watchdog, in parallel up to the number of
+with a time limit per cell (`course/otter_run.py`: the cell is interrupted, the next
+cells run) and per notebook, and a resident-memory watchdog, in parallel up to the number of
 cores. A crash, a hang, a memory blow-up or a tampered notebook costs only that
 student's points for that notebook.
 
@@ -15,9 +16,18 @@ that kernel reports, so a hostile notebook could patch otter and forge its score
 Every submission is therefore re-checked in a fresh process the notebook never ran
 in: only its imports, function and class definitions and literal constants are
 loaded, and the pristine test files from the autograder zip are run against them.
-A question counts the lower of the two scores. (Limit: a graded function still runs
-in the re-check process, so a function written to subvert *this* re-checker could;
-grade untrusted submissions inside a container or VM as well, e.g. Gradescope's.)
+A question counts the lower of the two scores.
+
+Both processes run inside `course/sandbox.py`: on Linux, Landlock lets them write
+only inside the submission's own temporary folder (its home, temp, IPython and
+Jupyter folders are moved there), so a notebook cannot edit the installed library,
+the course, the autograders or another student's files -- from Python, C or a
+shell. A notebook that tries is reported by an audit hook and gets zero for that
+stage. After each submission the library, the course and the autograders are also
+hash-checked against a snapshot taken at start, restored if changed, and the
+submission gets zero (the only line of defence where Landlock is unavailable, e.g.
+macOS: `--sandbox require` refuses to grade there). Still, for untrusted work at
+scale a container or VM (e.g. Gradescope's) is the stronger wall.
 
 `--hidden-tests PATH`: a folder of extra otter test files (exception format, named
 `qNN_*.py`, `NN` the stage) added to the autograder of their stage; keep it out of
@@ -30,6 +40,8 @@ message) into `--out` (default: SUBMISSIONS_DIR).
 import argparse
 import ast
 import csv
+import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -45,7 +57,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from course import config  # noqa: E402
+from course import config, sandbox  # noqa: E402
 
 STAGE = re.compile(r"(\d\d_[a-z0-9_]+)")
 
@@ -156,6 +168,80 @@ def grading_env(threads=None):
     return env
 
 
+# --------------------------------------------------------------------------- containment
+def sandboxed(cmd, env, work, mode):
+    """`(cmd, env)` that run `cmd` able to write only inside `work` (see course/sandbox.py).
+
+    Every folder a kernel writes to by default (home, temp, IPython, Jupyter runtime, caches)
+    is moved inside `work`; attempted writes elsewhere are listed in `work/sandbox/writes`.
+    """
+    if mode == "off":
+        return cmd, env
+    work = Path(work)
+    folders = {name: work / "sandbox" / name for name in ("home", "tmp", "ipython", "jupyter", "cache", "config")}
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    env = {**env, "HOME": str(folders["home"]), "TMPDIR": str(folders["tmp"]), "IPYTHONDIR": str(folders["ipython"]),
+           "JUPYTER_RUNTIME_DIR": str(folders["jupyter"]), "XDG_CACHE_HOME": str(folders["cache"]),
+           "XDG_CONFIG_HOME": str(folders["config"]), "MPLCONFIGDIR": str(folders["config"]),
+           "KERAS_HOME": str(folders["cache"])}
+    wrapper = [sys.executable, str(Path(sandbox.__file__).resolve()), "--allow", str(work),
+               "--log", str(work / "sandbox" / "writes")] + (["--require"] if mode == "require" else [])
+    return [*wrapper, "--", *cmd], env
+
+
+def attempted_writes(work):
+    """Paths outside its folder that a submission tried to change (reported by the audit hook)."""
+    log = Path(work) / "sandbox" / "writes"
+    return sorted({line.split("\t", 1)[-1] for line in log.read_text(errors="replace").splitlines()}) \
+        if log.is_file() else []
+
+
+class Snapshot:
+    """The bytes of the files a submission must not change: the library, the course, the autograders.
+
+    `changes()` lists what differs now; `restore()` puts the snapshot back.
+    """
+
+    def __init__(self, roots):
+        self.files = {}
+        self.roots = [Path(r) for r in roots if Path(r).exists()]
+        for path in self._walk():
+            self.files[path] = path.read_bytes()
+        self.digest = {p: hashlib.sha256(b).hexdigest() for p, b in self.files.items()}
+
+    def _walk(self):
+        for root in self.roots:
+            for path in ([root] if root.is_file() else sorted(root.rglob("*"))):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    yield path
+
+    def changes(self):
+        now = set(self._walk())
+        changed = [p for p in now if p not in self.files
+                   or hashlib.sha256(p.read_bytes()).hexdigest() != self.digest[p]]
+        return sorted(map(str, changed + [p for p in self.files if p not in now]))
+
+    def restore(self):
+        for path in self._walk():
+            if path not in self.files:
+                path.unlink()
+        for path, data in self.files.items():
+            if not path.is_file() or path.read_bytes() != data:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+
+
+def protected_roots(autograder_dir):
+    """What no submission may change: the robustkeras package, course/, the autograders, otter."""
+    roots = [Path(__file__).resolve().parent, Path(autograder_dir)]
+    for name in ("robustkeras", "otter"):
+        spec = importlib.util.find_spec(name)
+        if spec and spec.submodule_search_locations:
+            roots += [Path(p) for p in spec.submodule_search_locations]
+    return roots
+
+
 # --------------------------------------------------------------------------- re-check
 KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -218,7 +304,7 @@ def recheck_worker(nb_path, tests_dir, out_path):
     Path(out_path).write_text(json.dumps(results))
 
 
-def recheck(nb_path, zip_path, work, *, time_limit, memory_mb, threads=None):
+def recheck(nb_path, zip_path, work, *, time_limit, memory_mb, threads=None, sandbox_mode="auto"):
     tests = Path(work) / "recheck_tests"
     with zipfile.ZipFile(zip_path) as z:
         for name in z.namelist():
@@ -229,10 +315,11 @@ def recheck(nb_path, zip_path, work, *, time_limit, memory_mb, threads=None):
     clean = Path(work) / "recheck_cwd"
     clean.mkdir()
     (clean / config.GRADING_MARKER).write_text("1\n")
-    code, reason = run_limited(
+    cmd, env = sandboxed(
         [sys.executable, str(Path(__file__).resolve()), "--recheck-worker", str(nb_path), str(tests), str(out)],
-        cwd=clean, env=grading_env(threads), time_limit=time_limit, memory_mb=memory_mb,
-        log_path=Path(work) / "recheck.log")
+        grading_env(threads), work, sandbox_mode)
+    code, reason = run_limited(cmd, cwd=clean, env=env, time_limit=time_limit, memory_mb=memory_mb,
+                               log_path=Path(work) / "recheck.log")
     if out.is_file():
         return json.loads(out.read_text()), None
     return None, reason or f"re-check exited with code {code}"
@@ -259,10 +346,12 @@ def grade_one(student, stage, path, zip_path, possible, args):
         shutil.copy(path, nb_path)
         ag = with_hidden_tests(zip_path, args.hidden_tests, stage, tmp / "autograder.zip")
         (tmp / "out").mkdir()
-        code, reason = run_limited(
-            [sys.executable, "-m", "otter", "run", "-a", str(ag), "-o", str(tmp / "out"), "--no-logo", str(nb_path)],
-            cwd=tmp, env=grading_env(args.threads), time_limit=args.time_limit, memory_mb=args.memory_limit,
-            log_path=tmp / "otter.log")
+        cmd, env = sandboxed(
+            [sys.executable, str(Path(__file__).resolve().parent / "otter_run.py"), str(args.cell_time_limit),
+             "-a", str(ag), "-o", str(tmp / "out"), "--no-logo", str(nb_path)],
+            grading_env(args.threads), tmp, args.sandbox)
+        code, reason = run_limited(cmd, cwd=tmp, env=env, time_limit=args.time_limit, memory_mb=args.memory_limit,
+                                   log_path=tmp / "otter.log")
         results = {}
         if (tmp / "out" / "results.json").is_file():
             for t in json.loads((tmp / "out" / "results.json").read_text()).get("tests", []):
@@ -275,7 +364,18 @@ def grade_one(student, stage, path, zip_path, possible, args):
         checked, check_problem = (None, None)
         if not args.no_recheck and results:
             checked, check_problem = recheck(path, ag, tmp, time_limit=args.time_limit,
-                                             memory_mb=args.memory_limit, threads=args.threads)
+                                             memory_mb=args.memory_limit, threads=args.threads,
+                                             sandbox_mode=args.sandbox)
+        tampered, edited = attempted_writes(tmp), []
+        if args.snapshot is not None:
+            with args.snapshot_lock:
+                edited = args.snapshot.changes()
+                if edited:
+                    args.snapshot.restore()
+            tampered += [f"{p} (changed; restored)" for p in edited]
+        if tampered:
+            problem = "tried to write outside its working folder: " + ", ".join(tampered)[:300]
+            results = {q: (0.0, problem) for q in possible}
         for question, max_points in sorted(possible.items()):
             points, message = results.get(question, (0.0, problem or "not graded"))
             if results and checked is not None:
@@ -306,15 +406,30 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=None, help="where grades.json/csv go (default: SUBMISSIONS)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--time-limit", type=float, default=config.TIME_LIMIT_S, help="seconds per notebook")
+    parser.add_argument("--cell-time-limit", type=float, default=config.CELL_TIME_LIMIT_S,
+                        help="seconds per cell; a slower cell is interrupted and grading goes on")
     parser.add_argument("--memory-limit", type=float, default=config.MEMORY_LIMIT_MB, help="MB resident per notebook")
     parser.add_argument("--no-recheck", action="store_true", help="trust otter's in-kernel results")
+    parser.add_argument("--sandbox", choices=["auto", "require", "off"], default="auto",
+                        help="write containment (Landlock): auto = where the kernel has it; "
+                             "require = refuse to grade without it; off = none (trusted work only)")
     args = parser.parse_args(argv)
+    if args.sandbox == "require" and sandbox.landlock_abi() < 1:
+        raise SystemExit("--sandbox require: this kernel has no Landlock; grade inside a container instead.")
     args.threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs)) if args.jobs > 1 else None
     zips = autograders(args.autograders)
     if not zips:
         raise SystemExit(f"No *-autograder.zip in {args.autograders}: run `python course/build.py` first.")
     possible = {stage: question_points(z) for stage, z in zips.items()}
     found = discover(args.submissions, zips)
+    args.snapshot = Snapshot(protected_roots(args.autograders)) if args.sandbox != "off" else None
+    args.snapshot_lock = threading.Lock()
+    if args.sandbox == "auto" and sandbox.landlock_abi() < 1:
+        # A change found by the hash check is pinned on the notebook being graded: one at a time.
+        args.jobs, args.threads = 1, None
+        print("warning: no Landlock on this kernel: a submission's writes are refused from Python only, and the "
+              "library is hash-checked and restored after each one (grading one notebook at a time); "
+              "grade untrusted work in a container", file=sys.stderr)
     rows, metas, lock = [], [], threading.Lock()
 
     def work(item):

@@ -260,22 +260,119 @@ def test_grade_survives_crash_hang_and_memory(built00, tmp_path):
     solution = tmp / "dist" / "solutions" / f"{stem}.ipynb"
     subs = tmp_path / "submissions"
     cases = {"crash": "raise SystemExit('boom')",
-             "hang": "import time\nwhile True:\n    time.sleep(1)",
+             "exit": "import sys\nsys.exit(0)",
+             # interrupted after the cell limit; the cells after it still run
+             "stuck": "import time\nwhile True:\n    time.sleep(1)",
+             # ignores the interrupt: only the notebook limit stops it
+             "hang": "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(1)",
              "hog": "import numpy as np\nhog = [np.ones(2**27) for _ in range(40)]",  # ~40 GB if allowed
              "fine": "pass"}
     for who, source in cases.items():
         (subs / who).mkdir(parents=True)
         _with_cell(solution, subs / who / f"{stem}.ipynb", source, index=4)
     start = time.time()
-    rows, totals = _grade(subs, tmp / "dist", tmp_path / "out", "--time-limit", "90", "--memory-limit", "3000")
+    rows, totals = _grade(subs, tmp / "dist", tmp_path / "out", "--time-limit", "120", "--memory-limit", "3000",
+                          "--cell-time-limit", "20")
     possible = _possible(tmp / "dist", stem)
     assert totals["fine"] == pytest.approx(possible)
+    assert totals["stuck"] == pytest.approx(possible), "a per-cell timeout costs only that cell"
+    assert totals["exit"] == pytest.approx(possible), "sys.exit in a cell is an error in that cell only"
     assert totals["hang"] == 0 and totals["hog"] == 0
     messages = {r["student"]: r["message"] for r in rows}
     assert "time limit" in messages["hang"] and "memory" in messages["hog"], messages
     # a crashing cell is skipped (otter runs with allow_errors): the definitions after it still count
     assert totals["crash"] <= possible
     assert time.time() - start < 600
+
+
+def _digests(folder):
+    import hashlib
+
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).rglob("*.py"))
+            if "__pycache__" not in p.parts}
+
+
+@pytest.mark.parametrize("containment", ["landlock", "fallback"])
+def test_grade_contains_tampering(built00, tmp_path, monkeypatch, containment):
+    """Notebooks that edit the library, write outside their folder, patch `check` or kill their
+    kernel lose their own points; the library, the course and the other students are untouched.
+    `fallback`: as on a kernel without Landlock (audit hook + hash check and restore only)."""
+    import robustkeras
+    from course import sandbox
+
+    if containment == "fallback":
+        monkeypatch.setenv(sandbox.NO_LANDLOCK_ENV, "1")
+    elif sandbox.landlock_abi() < 1:
+        pytest.skip("no Landlock on this kernel")
+    tmp, _ = built00
+    stem = "00_setup_and_data"
+    solution, blank = tmp / "dist" / "solutions" / f"{stem}.ipynb", tmp / "notebooks" / f"{stem}.ipynb"
+    library = Path(robustkeras.__file__).parent
+    before = {**_digests(library), **_digests(ROOT / "course")}
+    subs, outside = tmp_path / "submissions", tmp_path / "outside"
+    outside.mkdir()
+    victim = subs / "fine" / f"{stem}.ipynb"
+    cases = {
+        "vandal": (solution, "import robustkeras, pathlib\n"
+                             "try:\n"
+                             "    with open(pathlib.Path(robustkeras.__file__).parent / 'attacks' / 'pgd.py', 'a') as f:\n"
+                             "        f.write('\\nraise SystemExit(\"vandalised\")\\n')\n"
+                             "except OSError:\n"
+                             "    pass"),
+        # without Landlock nothing stops a shell writing elsewhere: then only the library is attacked
+        "shell": (solution, "import subprocess\nsubprocess.run('" + (
+            f"echo pwned > {outside}/shell.txt; echo x >> {victim}; " if containment == "landlock" else "")
+            + f"rm -f {library}/metrics.py', shell=True)"),
+        "spy": (solution, f"try:\n    open('{outside}/python.txt', 'w').write('pwned')\nexcept OSError:\n    pass"),
+        "unchecker": (blank, "import otter\n"
+                             "class _Pass:\n    passed_all_public = True\n    def __repr__(self): return 'passed'\n"
+                             "otter.Notebook.check = lambda self, *a, **k: _Pass()\n"
+                             "otter.Notebook.check_all = lambda self, *a, **k: _Pass()\n"
+                             "del grader"),
+        "killer": (solution, "import os\nos._exit(0)"),
+        "fine": (solution, "pass"),
+    }
+    for who, (src, source) in cases.items():
+        (subs / who).mkdir(parents=True)
+        _with_cell(src, subs / who / f"{stem}.ipynb", source, index=4 if who != "killer" else None)
+    victim_bytes = victim.read_bytes()
+    rows, totals = _grade(subs, tmp / "dist", tmp_path / "out", "--time-limit", "300")
+    possible = _possible(tmp / "dist", stem)
+    messages = {r["student"]: r["message"] for r in rows}
+    assert totals["fine"] == pytest.approx(possible), messages
+    assert victim.read_bytes() == victim_bytes, "another student's submission was changed"
+    assert {**_digests(library), **_digests(ROOT / "course")} == before, "the library or the course was changed"
+    assert not list(outside.iterdir()), "a submission wrote outside its working folder"
+    assert totals["vandal"] == 0 and "outside its working folder" in messages["vandal"], messages
+    assert totals["spy"] == 0 and "outside its working folder" in messages["spy"], messages
+    assert totals["unchecker"] == 0, messages
+    assert totals["killer"] <= possible
+    if containment == "landlock":  # the kernel refused the shell's writes: nothing to take points for
+        assert totals["shell"] == pytest.approx(possible), messages
+    else:  # only the library hash check sees them, restores the file and takes the points
+        assert totals["shell"] == 0, messages
+
+
+def test_sandbox_refuses_writes_from_any_language(tmp_path):
+    from course import sandbox
+
+    if sandbox.landlock_abi() < 1:
+        pytest.skip("no Landlock on this kernel")
+    inside, outside = tmp_path / "inside", tmp_path / "outside"
+    inside.mkdir()
+    outside.mkdir()
+    script = (f"open('{inside}/ok.txt', 'w').write('fine')\n"
+              f"import subprocess\n"
+              f"subprocess.run('echo x > {outside}/sh.txt; mkdir {outside}/d; touch {inside}/sh_ok', shell=True)\n"
+              f"try:\n    open('{outside}/py.txt', 'w')\nexcept PermissionError as e:\n    print('REFUSED', e)\n")
+    proc = subprocess.run([sys.executable, str(ROOT / "course" / "sandbox.py"), "--allow", str(inside),
+                           "--log", str(inside / "writes"), "--require", "--", sys.executable, "-c", script],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "REFUSED" in proc.stdout
+    assert sorted(p.name for p in inside.iterdir()) == ["ok.txt", "sh_ok", "writes"]
+    assert list(outside.iterdir()) == []
+    assert f"{outside}/py.txt" in (inside / "writes").read_text()
 
 
 def test_hidden_tests_are_merged_per_stage(tmp_path):
