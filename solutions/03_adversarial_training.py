@@ -316,6 +316,165 @@ for name, model in (("standard", plain), ("adversarially trained", robust_small)
 # effect is the subject of the rest of the course: the robust model's gradients line up
 # with what humans see, and that makes one classifier enough to *generate* images.
 #
+# ## Is PGD-20 enough? The PGD-versus-AutoAttack gap
+#
+# A robustness figure is only an upper bound: it says what *this* attack failed to do.
+# PGD-20 with one random start and a fixed step size stops early and can be fooled by the
+# shape of the loss. The field's standard is **AutoAttack** (Croce & Hein 2020): Auto-PGD
+# (APGD) halves its step size when progress stalls, keeps momentum, runs 100 steps with the
+# cross-entropy, then again with a *targeted DLR* loss towards each of the 9 other classes,
+# and an image counts as robust only if it survives every run. On the shipped model
+# (measured on the offline CIFAR-10 copy, see its manifest):
+
+# %%
+manifest = pretrained.manifest()["fastnet_l2_robust"]
+print(f"PGD-20, all {manifest['eval']['n']} test images:  robust {manifest['eval']['robust']:.3f}")
+print(f"AutoAttack (APGD-CE + APGD-T), first {manifest['autoattack']['n']}:  "
+      f"robust {manifest['autoattack']['robust']:.3f}  (clean {manifest['autoattack']['clean']:.3f})")
+
+# %% [markdown]
+# (Different image sets: the first 1,000 test images are a little harder, 81.6 % clean
+# against 82.9 % on all 10,000.) A few points of "robustness" were the attack's weakness,
+# not the model's strength. The same comparison on the same images here (`version="fast"`: 25 steps, 3 targets; weaker
+# than the real thing, for the classroom only):
+
+# %%
+from robustkeras.evaluate import autoattack
+
+robust_model = pretrained.load("fastnet_l2_robust")
+x_eval, y_eval = data.load_sample(16 if GRADING else 200)
+pgd20 = robust_accuracy(robust_model, x_eval, y_eval, norm="l2", eps=0.5, steps=5 if GRADING else 20)
+aa = autoattack(robust_model, x_eval, y_eval, norm="l2", eps=0.5, version="fast")
+print(f"{len(x_eval)} images: clean {pgd20['clean']:.3f}, PGD robust {pgd20['robust']:.3f}, "
+      f"APGD-CE {aa['stages']['apgd-ce']:.3f}, + APGD-T {aa['robust']:.3f}")
+
+# %% [markdown]
+# ### Why the DLR loss
+#
+# The cross-entropy has a weakness that a (deliberately or accidentally) badly scaled model
+# exposes: if the logits are huge, the softmax saturates, the gradient of the cross-entropy
+# is zero in floating point, and PGD makes no progress although the *decisions* are as
+# fragile as before ("gradient masking"). The **Difference of Logits Ratio** does not care
+# about the scale:
+#
+# $$\mathrm{DLR}(z, y) = -\,rac{z_y - \max_{i 
+e y} z_i}{z_{\pi_1} - z_{\pi_3}},$$
+#
+# where $z_{\pi_1} \ge z_{\pi_2} \ge \dots$ are the logits sorted in decreasing order.
+# The numerator is the margin of the true class (positive DLR means misclassified);
+# dividing by the spread of the top logits makes the loss invariant to multiplying or
+# shifting all logits.
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: q03_dlr_loss
+# points: 2
+
+# %% [markdown]
+# **Exercise 3.** Write `dlr_loss(logits, y)` for a batch: `logits` of shape `(N, K)`,
+# `K >= 3`, integer labels `y` of shape `(N,)`; return the `(N,)` DLR values. Use tensor
+# operations (`keras.ops` or `tf`), not NumPy: the attack calls your loss inside its
+# compiled loop. Hints: `keras.ops.top_k(logits, 3)[0]` gives the three largest logits
+# per row in decreasing order; mask the true class with `keras.ops.one_hot` to find the
+# largest *other* logit. Add `1e-12` to the denominator (ties).
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %%
+def dlr_loss(logits, y):
+    """Difference of Logits Ratio per example (Croce & Hein 2020); positive = misclassified."""
+    # BEGIN SOLUTION
+    logits = keras.ops.convert_to_tensor(logits, "float32")
+    true = keras.ops.one_hot(keras.ops.cast(y, "int32"), keras.ops.shape(logits)[1])
+    z_y = keras.ops.sum(logits * true, axis=1)
+    z_other = keras.ops.max(logits - 1e9 * true, axis=1)
+    top = keras.ops.top_k(logits, 3)[0]
+    return -(z_y - z_other) / (top[:, 0] - top[:, 2] + 1e-12)
+    # END SOLUTION
+
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+def test_matches_library_dlr(dlr_loss):
+    import numpy as np
+    from robustkeras.attacks import dlr
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(6, 10)).astype("float32")
+    y = np.array([0, 1, 2, 3, 4, 9])
+    mine = np.asarray(dlr_loss(logits, y))
+    assert mine.shape == (6,), f"Return one value per example: shape (6,), got {mine.shape}."
+    assert np.allclose(mine, np.asarray(dlr(logits, y)), atol=1e-5), \
+        "Differs from -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12)."
+
+
+# %%
+def test_hand_computed(dlr_loss):
+    import numpy as np
+    logits = np.array([[3.0, 1.0, 0.0], [0.0, 2.0, 1.0]], "float32")
+    mine = np.asarray(dlr_loss(logits, np.array([0, 0])))
+    # correct: -(3 - 1) / (3 - 0); wrong: -(0 - 2) / (2 - 0)
+    assert np.allclose(mine, [-2 / 3, 1.0], atol=1e-5), f"Expected [-0.667, 1.0], got {mine}."
+
+
+# %%
+""" # BEGIN TEST CONFIG
+hidden: true
+""" # END TEST CONFIG
+def test_scale_invariant_and_graph_safe(dlr_loss):
+    import numpy as np
+    import tensorflow as tf
+    from unittest import mock
+    from robustkeras import attacks
+    import importlib
+    losses_module = importlib.import_module("robustkeras.attacks.losses")
+    logits = np.random.default_rng(1).normal(size=(5, 10)).astype("float32")
+    y = np.arange(5)
+    boom = AssertionError("write the loss yourself")
+    with mock.patch.object(losses_module, "dlr", side_effect=boom), mock.patch.object(attacks, "dlr", side_effect=boom):
+        base = np.asarray(dlr_loss(logits, y))
+        scaled = np.asarray(dlr_loss(1e4 * logits + 3.0, y))
+        graph = tf.function(lambda z, t: dlr_loss(z, t))(tf.constant(logits), tf.constant(y))
+    assert np.allclose(base, scaled, rtol=1e-4, atol=1e-5)
+    assert np.allclose(np.asarray(graph), base, atol=1e-5)
+
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [markdown]
+# Now the masked model: the shipped robust network with its logits multiplied by $10^4$.
+# Its decisions (the arg-max) are exactly the original model's, so its true robustness is
+# the same; only the cross-entropy's gradient vanishes. PGD with the cross-entropy reports
+# an almost perfectly "robust" model; the same PGD with your DLR loss does not.
+
+# %%
+from robustkeras.attacks import pgd
+
+inputs = keras.Input((32, 32, 3))
+masked = keras.Model(inputs, 1e4 * robust_model(inputs))
+steps_masked = 5 if GRADING else 20
+for loss_name, loss_fn in (("cross-entropy", "ce"), ("your DLR", dlr_loss)):
+    x_adv = pgd(masked, x_eval, y_eval, norm="l2", eps=0.5, step_size=2.5 * 0.5 / steps_masked,
+                steps=steps_masked, loss=loss_fn)
+    acc = np.mean(np.argmax(masked.predict(x_adv, verbose=0), 1) == y_eval)
+    print(f"PGD-{steps_masked} with {loss_name:13s}: robust accuracy {acc:.3f}")
+
+# %% [markdown]
+# When you publish a robustness number, attack with APGD and DLR as well
+# (`robustkeras.evaluate.autoattack(..., version="apgd")`, or `robustkeras eval
+# --attack autoattack`); if PGD and AutoAttack disagree by a lot, suspect the evaluation
+# before celebrating the model. (The complete AutoAttack adds FAB-T and the gradient-free
+# Square attack, which catches masking that no gradient loss can.)
+#
 # ## Summary
 #
 # * Adversarial training = PGD inside the training loop: attack with `training=False`, stop
@@ -324,6 +483,9 @@ for name, model in (("standard", plain), ("adversarially trained", robust_small)
 #   metric updates, return `{m.name: m.result()}`; `fit` does the rest.
 # * `robustkeras.training.AdversarialTrainer` is the library version (random starts,
 #   FGSM-style fast training, a JAX path too); `robustkeras.evaluate.robust_accuracy` is the
-#   standard PGD evaluation.
+#   quick PGD evaluation, `robustkeras.evaluate.autoattack` the one to report.
+# * PGD-20 over-estimates robustness (here by a few points); a saturated softmax can
+#   hide the boundary from the cross-entropy entirely. APGD with the scale-invariant DLR
+#   loss closes most of that gap.
 #
 # Next: **04 · Robust features**.

@@ -1,0 +1,25 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q03_dlr_loss"
+points = 2
+
+@test_case(points=None, hidden=False)
+def test_matches_library_dlr(dlr_loss):
+    import numpy as np
+    from robustkeras.attacks import dlr
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(6, 10)).astype('float32')
+    y = np.array([0, 1, 2, 3, 4, 9])
+    mine = np.asarray(dlr_loss(logits, y))
+    assert mine.shape == (6,), f'Return one value per example: shape (6,), got {mine.shape}.'
+    assert np.allclose(mine, np.asarray(dlr(logits, y)), atol=1e-05), 'Differs from -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12).'
+
+@test_case(points=None, hidden=False)
+def test_hand_computed(dlr_loss):
+    import numpy as np
+    logits = np.array([[3.0, 1.0, 0.0], [0.0, 2.0, 1.0]], 'float32')
+    mine = np.asarray(dlr_loss(logits, np.array([0, 0])))
+    assert np.allclose(mine, [-2 / 3, 1.0], atol=1e-05), f'Expected [-0.667, 1.0], got {mine}.'
+
