@@ -9,7 +9,11 @@ For each model, on the same batch, both compiled with `tf.function` and warmed u
   fixed costs (random start, final forward pass, host copies) cancel out. The
   amortised ratio (whole call / steps, fixed costs included) is printed too.
 
-Target (issue 3 / 8): per-step ratio <= 1.15.
+`--attack apgd` times `robustkeras.attacks.apgd` (cross-entropy) the same way: its
+step adds momentum, a second projection and the per-image best/won/step-size
+bookkeeping to the same single gradient.
+
+Target (issue 3 / 8): per-step ratio <= 1.15 (PGD).
 
 Example:
     python benchmarks/pgd_overhead.py                      # all models, batch 128
@@ -32,6 +36,7 @@ def parse_args(argv=None):
     parser.add_argument("--norm", default="l2", choices=["l2", "linf"])
     parser.add_argument("--steps", type=int, nargs=2, default=[2, 6], metavar=("LOW", "HIGH"),
                         help="the two PGD step counts whose time difference gives the per-step time")
+    parser.add_argument("--attack", default="pgd", choices=["pgd", "apgd"], help="the attack timed")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls (best is kept)")
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: default)")
     parser.add_argument("--xla", action="store_true",
@@ -68,15 +73,18 @@ def tracing_count(model):
     """How many times robustkeras traced its attack for `model` (1 per option set is ideal)."""
     import importlib
 
-    pgd_module = importlib.import_module("robustkeras.attacks.pgd")  # the module, not the function
-    return sum(fn.experimental_get_tracing_count() for fn in pgd_module._COMPILED.get(model, {}).values())
+    total = 0
+    for name in ("pgd", "apgd"):
+        module = importlib.import_module(f"robustkeras.attacks.{name}")  # the module, not the function
+        total += sum(fn.experimental_get_tracing_count() for fn in module._COMPILED.get(model, {}).values())
+    return total
 
 
 def measure(name, x, y, args):
     """Baseline and PGD timings (seconds) for one model."""
     import tensorflow as tf
 
-    from robustkeras.attacks import pgd
+    from robustkeras.attacks import apgd, pgd
     from robustkeras.models import get_model
 
     model = get_model(name)
@@ -88,6 +96,8 @@ def measure(name, x, y, args):
     low, high = args.steps
 
     def attack(steps):
+        if args.attack == "apgd":
+            return lambda: apgd(model, x, y, norm=args.norm, eps=eps, steps=steps)
         return lambda: pgd(model, x, y, norm=args.norm, eps=eps, step_size=step_size, steps=steps)
 
     attack(low)()  # warm-up: traces once for every step count
@@ -109,10 +119,10 @@ def main(argv=None):
     if args.xla:
         use_xla()
     x, y, source = _common.test_images(args.batch)
-    _common.header("PGD overhead: time per PGD step / one forward+backward input-gradient step",
+    _common.header(f"{args.attack.upper()} overhead: time per attack step / one forward+backward input-gradient step",
                    data=f"{args.batch} images from {source}; untrained models (speed only)")
     low, high = args.steps
-    print(f"batch {args.batch}, {args.norm.upper()} PGD, per-step time = (t[{high} steps] - t[{low} steps]) / "
+    print(f"batch {args.batch}, {args.norm.upper()} {args.attack.upper()}, per-step time = (t[{high} steps] - t[{low} steps]) / "
           f"{high - low}; best of {args.repeats}; XLA {'on' if args.xla else 'off (default)'}; "
           "target ratio <= 1.15", flush=True)
     rows = []
@@ -120,7 +130,7 @@ def main(argv=None):
         rows.append(row(name, measure(name, x, y, args), args))
         print(f"  {name} done", flush=True)
     print()
-    _common.table(["model", "grad step (ms)", "PGD step (ms)", "ratio per step",
+    _common.table(["model", "grad step (ms)", f"{args.attack.upper()} step (ms)", "ratio per step",
                    f"ratio amortised ({high} steps)", "traces"], rows)
 
 
