@@ -34,7 +34,7 @@ def parse_args(argv=None):
     parser.add_argument("--models", nargs="+", default=MODELS, help="registered architectures")
     parser.add_argument("--batch", type=int, default=128, help="images per batch")
     parser.add_argument("--norm", default="l2", choices=["l2", "linf"])
-    parser.add_argument("--steps", type=int, nargs=2, default=[2, 6], metavar=("LOW", "HIGH"),
+    parser.add_argument("--steps", type=int, nargs=2, default=[5, 25], metavar=("LOW", "HIGH"),
                         help="the two PGD step counts whose time difference gives the per-step time")
     parser.add_argument("--attack", default="pgd", choices=["pgd", "apgd"], help="the attack timed")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls (best is kept)")
