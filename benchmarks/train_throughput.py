@@ -3,7 +3,8 @@
 Every mode trains the same architecture with `robustkeras.training.AdversarialTrainer`
 and plain `fit` (SGD, one batch size); standard training is the same trainer with
 `eps=0` (no attack is crafted). Each mode is warmed up (traced) with one short
-`fit`, then timed over a few more batches; ratios are to standard training.
+`fit`, then timed batch by batch over a few more (median batch time); ratios are
+to standard training.
 An adversarial step costs about (k + 1) forward+backward passes for PGD-k, so
 the ideal ratios are about 1/2 (FGSM-RS), 1/4 (PGD-3) and 1/8 (PGD-7) once the
 weight gradient is counted (it makes the training step dearer than an input
@@ -44,8 +45,32 @@ def modes(args):
     return out
 
 
+class _BatchTimer:
+    """Wall time of every training batch (a Keras callback), so fit's own set-up is not counted."""
+
+    def __new__(cls):
+        import keras
+
+        class Timer(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.seconds = []
+
+            def on_train_batch_begin(self, batch, logs=None):
+                self._start = time.perf_counter()
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.seconds.append(time.perf_counter() - self._start)
+
+        return Timer()
+
+
 def images_per_second(name, options, x, y, args):
-    """Throughput of one training mode on a fresh model (weights do not matter for speed)."""
+    """Throughput of one training mode on a fresh model (weights do not matter for speed).
+
+    The median batch time is used: on a shared 2-core VM single batches are sometimes
+    stalled by other work, and the median ignores them.
+    """
     import keras
 
     from robustkeras.models import get_model
@@ -56,9 +81,9 @@ def images_per_second(name, options, x, y, args):
     trainer.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9))
     b = args.batch
     trainer.fit(x[:b], y[:b], batch_size=b, epochs=1, verbose=0)  # traces the train step
-    start = time.perf_counter()
-    trainer.fit(x, y, batch_size=b, epochs=1, verbose=0, shuffle=False)
-    return len(x) / (time.perf_counter() - start)
+    timer = _BatchTimer()
+    trainer.fit(x, y, batch_size=b, epochs=1, verbose=0, shuffle=False, callbacks=[timer])
+    return b / float(np.median(timer.seconds))
 
 
 def main(argv=None):
@@ -67,7 +92,7 @@ def main(argv=None):
     x, y, source = _common.test_images(args.batch * args.batches)
     _common.header("Training throughput: adversarial training vs standard training",
                    data=f"{len(x)} images from {source} (speed only: the images do not change the cost)")
-    print(f"batch {args.batch}, {args.batches} timed batches per mode after one warm-up batch, "
+    print(f"batch {args.batch}, median of {args.batches} timed batches per mode after one warm-up batch, "
           f"{args.norm.upper()} threat model, SGD with momentum; ratio = images/s / standard images/s",
           flush=True)
     labels = [label for label, _ in modes(args)]
