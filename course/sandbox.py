@@ -166,6 +166,7 @@ def main(argv=None):
     except OSError as err:
         if args.require:
             raise SystemExit(f"sandbox: {err}; grade inside a container instead, or drop --require")
+        print(f"sandbox: {err}; writes are refused from Python only", file=sys.stderr)
     os.execvp(command[0], command)
 
 
