@@ -185,6 +185,10 @@ def sandboxed(cmd, env, work, mode):
            "JUPYTER_RUNTIME_DIR": str(folders["jupyter"]), "XDG_CACHE_HOME": str(folders["cache"]),
            "XDG_CONFIG_HOME": str(folders["config"]), "MPLCONFIGDIR": str(folders["config"]),
            "KERAS_HOME": str(folders["cache"])}
+    # Keep the instructor's Keras settings (backend, float type) in the moved Keras home.
+    keras_json = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+    if keras_json.is_file():
+        shutil.copy(keras_json, folders["cache"] / "keras.json")
     wrapper = [sys.executable, str(Path(sandbox.__file__).resolve()), "--allow", str(work),
                "--log", str(work / "sandbox" / "writes")] + (["--require"] if mode == "require" else [])
     return [*wrapper, "--", *cmd], env
