@@ -38,6 +38,9 @@ def parse_args(argv=None):
                         help="the two PGD step counts whose time difference gives the per-step time")
     parser.add_argument("--attack", default="pgd", choices=["pgd", "apgd"], help="the attack timed")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls (best is kept)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="independent measurements of the ratio (median and range are printed): "
+                             "on a shared VM one round spreads by about +-0.15")
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: default)")
     parser.add_argument("--xla", action="store_true",
                         help="compile the baseline and robustkeras' attack with XLA (jit_compile=True)")
@@ -90,7 +93,6 @@ def measure(name, x, y, args):
     model = get_model(name)
     grad = input_grad_fn(model, jit_compile=True if args.xla else None)
     xt, yt = tf.constant(x), tf.constant(y)
-    t_grad = _common.time_call(lambda: grad(xt, yt).numpy(), repeats=args.repeats)
 
     eps, step_size = (0.5, 0.1) if args.norm == "l2" else (8 / 255, 2 / 255)
     low, high = args.steps
@@ -101,16 +103,23 @@ def measure(name, x, y, args):
         return lambda: pgd(model, x, y, norm=args.norm, eps=eps, step_size=step_size, steps=steps)
 
     attack(low)()  # warm-up: traces once for every step count
-    t_low = _common.time_call(attack(low), repeats=args.repeats, warmup=0)
-    t_high = _common.time_call(attack(high), repeats=args.repeats, warmup=0)
-    return {"grad": t_grad, "low": t_low, "high": t_high, "traces": tracing_count(model)}
+    rounds = []
+    for _ in range(args.rounds):  # interleaved, so a slow spell hits baseline and attack alike
+        t_grad = _common.time_call(lambda: grad(xt, yt).numpy(), repeats=args.repeats)
+        t_low = _common.time_call(attack(low), repeats=args.repeats, warmup=0)
+        t_high = _common.time_call(attack(high), repeats=args.repeats, warmup=0)
+        rounds.append({"grad": t_grad, "low": t_low, "high": t_high})
+    return {"rounds": rounds, "traces": tracing_count(model)}
 
 
 def row(name, t, args):
     low, high = args.steps
-    per_step = (t["high"] - t["low"]) / (high - low)
-    return [name, f"{t['grad'] * 1e3:.0f}", f"{per_step * 1e3:.0f}", f"{per_step / t['grad']:.2f}",
-            f"{t['high'] / high / t['grad']:.2f}", t["traces"]]
+    grads = np.array([r["grad"] for r in t["rounds"]])
+    steps = np.array([(r["high"] - r["low"]) / (high - low) for r in t["rounds"]])
+    ratios, amortised = steps / grads, np.array([r["high"] / high for r in t["rounds"]]) / grads
+    spread = f" ({ratios.min():.2f}-{ratios.max():.2f})" if len(ratios) > 1 else ""
+    return [name, f"{np.median(grads) * 1e3:.0f}", f"{np.median(steps) * 1e3:.0f}",
+            f"{np.median(ratios):.2f}{spread}", f"{np.median(amortised):.2f}", t["traces"]]
 
 
 def main(argv=None):
@@ -123,14 +132,14 @@ def main(argv=None):
                    data=f"{args.batch} images from {source}; untrained models (speed only)")
     low, high = args.steps
     print(f"batch {args.batch}, {args.norm.upper()} {args.attack.upper()}, per-step time = (t[{high} steps] - t[{low} steps]) / "
-          f"{high - low}; best of {args.repeats}; XLA {'on' if args.xla else 'off (default)'}; "
+          f"{high - low}; best of {args.repeats}; median of {args.rounds} round(s); XLA {'on' if args.xla else 'off (default)'}; "
           "target ratio <= 1.15", flush=True)
     rows = []
     for name in args.models:
         rows.append(row(name, measure(name, x, y, args), args))
         print(f"  {name} done", flush=True)
     print()
-    _common.table(["model", "grad step (ms)", f"{args.attack.upper()} step (ms)", "ratio per step",
+    _common.table(["model", "grad step (ms)", f"{args.attack.upper()} step (ms)", "ratio per step (range)",
                    f"ratio amortised ({high} steps)", "traces"], rows)
 
 
