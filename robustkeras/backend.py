@@ -123,9 +123,14 @@ def compile_fn(fn, *, jit_compile=None):
         import jax
 
         return jax.jit(fn)
+    import functools
+
     import tensorflow as tf
 
-    return tf.function(fn, jit_compile=jit_compile, reduce_retracing=True)
+    # TF's "frequent retracing" warning counts traces per code object, so the closures
+    # built once per model and task would be summed together and warned about; a partial
+    # gives each compiled function its own count, and real retracing still warns.
+    return tf.function(functools.partial(fn), jit_compile=jit_compile, reduce_retracing=True)
 
 
 def inference_fn(model):
