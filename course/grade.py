@@ -24,7 +24,7 @@ Jupyter folders are moved there), so a notebook cannot edit the installed librar
 the course, the autograders or another student's files -- from Python, C or a
 shell. A notebook that tries is reported by an audit hook and gets zero for that
 stage. After each submission the library, the course and the autograders are also
-hash-checked against a snapshot taken at start, restored if changed, and the
+checked against a snapshot taken at start, restored if changed, and the
 submission gets zero (the only line of defence where Landlock is unavailable, e.g.
 macOS: `--sandbox require` refuses to grade there). Still, for untrusted work at
 scale a container or VM (e.g. Gradescope's) is the stronger wall.
@@ -40,7 +40,6 @@ message) into `--out` (default: SUBMISSIONS_DIR).
 import argparse
 import ast
 import csv
-import hashlib
 import importlib.util
 import json
 import os
@@ -208,11 +207,8 @@ class Snapshot:
     """
 
     def __init__(self, roots):
-        self.files = {}
         self.roots = [Path(r) for r in roots if Path(r).exists()]
-        for path in self._walk():
-            self.files[path] = path.read_bytes()
-        self.digest = {p: hashlib.sha256(b).hexdigest() for p, b in self.files.items()}
+        self.files = {path: path.read_bytes() for path in self._walk()}
 
     def _walk(self):
         for root in self.roots:
@@ -222,8 +218,7 @@ class Snapshot:
 
     def changes(self):
         now = set(self._walk())
-        changed = [p for p in now if p not in self.files
-                   or hashlib.sha256(p.read_bytes()).hexdigest() != self.digest[p]]
+        changed = [p for p in now if p not in self.files or p.read_bytes() != self.files[p]]
         return sorted(map(str, changed + [p for p in self.files if p not in now]))
 
     def restore(self):
@@ -429,10 +424,10 @@ def main(argv=None):
     args.snapshot = Snapshot(protected_roots(args.autograders)) if args.sandbox != "off" else None
     args.snapshot_lock = threading.Lock()
     if args.sandbox == "auto" and sandbox.landlock_abi() < 1:
-        # A change found by the hash check is pinned on the notebook being graded: one at a time.
+        # A change found by the snapshot check is pinned on the notebook being graded: one at a time.
         args.jobs, args.threads = 1, None
         print("warning: no Landlock on this kernel: a submission's writes are refused from Python only, and the "
-              "library is hash-checked and restored after each one (grading one notebook at a time); "
+              "library is compared with a snapshot and restored after each one (grading one notebook at a time); "
               "grade untrusted work in a container", file=sys.stderr)
     rows, metas, lock = [], [], threading.Lock()
 

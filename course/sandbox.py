@@ -159,10 +159,10 @@ def main(argv=None):
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("COMMAND: expected a command after --")
-    allowed = [os.path.realpath(p) for p in args.allow]
-    os.environ.update(sandbox_env(dict(os.environ), allowed, os.path.realpath(args.log)))
+    writable = [os.path.realpath(p) for p in args.allow] + list(DEVICES)
+    os.environ.update(sandbox_env(dict(os.environ), writable, os.path.realpath(args.log)))
     try:
-        restrict_writes(allowed + list(DEVICES))
+        restrict_writes(writable)
     except OSError as err:
         if args.require:
             raise SystemExit(f"sandbox: {err}; grade inside a container instead, or drop --require")

@@ -11,7 +11,6 @@ import threading
 
 _ALLOWED = tuple(os.path.realpath(p) for p in os.environ.get("ROBUSTKERAS_SANDBOX_ALLOW", "").split(os.pathsep) if p)
 _LOG = os.environ.get("ROBUSTKERAS_SANDBOX_LOG", "")
-_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # event -> positions of the paths it changes
 _CHANGES = {"os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rename": (0, 1), "os.truncate": (0,),
@@ -27,8 +26,7 @@ def _outside(path):
         real = os.path.realpath(os.fsdecode(path))
     except (TypeError, ValueError):
         return None
-    if real in _DEVICES or real.startswith(("/dev/shm/", "/dev/pts/")):
-        return None
+    # The allowed paths include the device files every process may write (course/sandbox.py DEVICES).
     if any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in _ALLOWED):
         return None
     return real

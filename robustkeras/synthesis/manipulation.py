@@ -72,7 +72,6 @@ class FeaturePainter:
         if class_id is not None:
             weights = np.asarray(self.model.layers[-1].kernel)
             _checks.class_id("class_id", class_id, weights.shape[1])
-            weights = np.asarray(self.model.layers[-1].kernel)
             return list(np.argsort(-weights[:, class_id])[:k])
         _, features = feature_model(self.model)(self.image[None], training=False)
         return list(np.argsort(-np.asarray(features)[0])[:k])
