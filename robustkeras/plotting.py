@@ -5,6 +5,16 @@ import numpy as np
 from robustkeras import _checks, _io
 
 
+def _wrap(label, scale):
+    """Break a label at spaces and arrows so it fits one cell (about 12 characters per inch at 8 pt)."""
+    import textwrap
+
+    text, width = str(label), max(6, int(12 * scale))
+    if len(text) <= width:
+        return text
+    return "\n".join(textwrap.wrap(text.replace("->", "-> "), width=width, break_long_words=False)) or text
+
+
 def image_grid(columns, *, column_titles=None, row_labels=None, title=None, path=None, scale=1.1):
     """Draw a grid whose columns are image batches of equal length.
 
@@ -49,9 +59,9 @@ def image_grid(columns, *, column_titles=None, row_labels=None, title=None, path
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0 and column_titles is not None:
-                ax.set_title(column_titles[c], fontsize=8)
+                ax.set_title(_wrap(column_titles[c], scale), fontsize=8)
             if c == 0 and row_labels is not None:
-                ax.set_ylabel(row_labels[r], fontsize=8)
+                ax.set_ylabel(_wrap(row_labels[r], scale), fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
