@@ -1,0 +1,551 @@
+"""Read a submission's answers without running it: its definitions, and whether they are its own.
+
+* `load_definitions` executes only a notebook's imports, function and class definitions, literal
+  constants and aliases (`f = g`, `f = lambda ...`), never its top-level calls, AFTER patching
+  every forbidden library name to fail (at its defining module, at every `robustkeras` module
+  that re-exports it, and at the named attribute), so early imports (`from robustkeras.attacks
+  import pgd`) and default arguments bind the failing stub. It runs inside the sandbox.
+* `own_work_violations` reads the same statements as an AST, in the grader's process: an
+  answer's body, decorators, default arguments, the notebook functions it calls (closures),
+  class bases and module-level aliases/imports, and reports each way it reaches a forbidden
+  name. `importlib` and `getattr` get past it; the run-time patch is the second line.
+
+Example:
+
+```python
+from course.checks.notebook import load_definitions, own_work_violations, restore
+ns = load_definitions("02_adversarial_examples.ipynb", forbidden=("robustkeras.attacks.fgsm",))
+ns["fgsm"]                   # the student's function; robustkeras.attacks.fgsm now raises
+restore()                    # undo the patches (tests only: the sandbox never restores)
+own_work_violations(open("nb.py").read(), ("fgsm",), ("robustkeras.attacks.fgsm",))
+```
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import importlib
+import inspect
+import json
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["ReferenceUsed", "load_definitions", "own_work_violations", "definition_statements",
+           "code_cells", "resolve", "patch_forbidden", "restore", "patched"]
+
+# Re-exports of a forbidden name are searched in these packages' loaded modules; other roots
+# (`keras.ops.softmax`) are patched at the named attribute only, so the framework's own
+# internals keep working.
+SCAN_ROOTS = ("robustkeras",)
+_KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_UNDO = []  # (owner, attribute, had_it, old value), in patch order
+
+
+class ReferenceUsed(AssertionError):
+    """Raised by a patched library name: the answer called the reference implementation."""
+
+
+# --------------------------------------------------------------------------- reading a notebook
+def code_cells(source_or_path):
+    """The code cells of a notebook, as source strings.
+
+    Args:
+        source_or_path: a `.ipynb` or jupytext `.py` path (str or Path), notebook JSON text, or
+            Python source (a `.py` text is split into cells at `# %%` lines).
+
+    Returns:
+        list of str, one per code cell.
+    """
+    text, is_notebook = _read(source_or_path)
+    if is_notebook:
+        try:
+            nb = json.loads(text)
+        except ValueError:
+            return []
+        cells = []
+        for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
+            if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+                continue
+            src = cell.get("source", "")
+            cells.append("".join(map(str, src)) if isinstance(src, list) else str(src))
+        return cells
+    cells, current = [], []
+    for line in text.splitlines():
+        if line.startswith("# %%"):
+            cells.append("\n".join(current))
+            current = []
+        else:
+            current.append(line)
+    cells.append("\n".join(current))
+    return [c for c in cells if c.strip()]
+
+
+def _read(source_or_path):
+    if isinstance(source_or_path, os.PathLike) or (
+            isinstance(source_or_path, str) and "\n" not in source_or_path
+            and source_or_path.endswith((".ipynb", ".py")) and os.path.isfile(source_or_path)):
+        path = Path(source_or_path)
+        return path.read_text(encoding="utf-8", errors="replace"), path.suffix == ".ipynb"
+    if not isinstance(source_or_path, str):
+        raise TypeError(f"Expected a path or source text. Received: {type(source_or_path).__name__}")
+    return source_or_path, source_or_path.lstrip().startswith("{")
+
+
+def definition_statements(source_or_path):
+    """The statements graded code may rely on, in notebook order, as AST nodes.
+
+    Imports (except otter's), `def`, `async def`, `class`, and assignments to plain names of a
+    literal, a name, an attribute or a lambda. A cell that does not parse is skipped; IPython
+    magics (`%...`, `!...`) are dropped first.
+    """
+    kept = []
+    for src in code_cells(source_or_path):
+        lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                if not _imports_otter(node):
+                    kept.append(node)
+            elif isinstance(node, _KEEP):
+                kept.append(node)
+            elif isinstance(node, ast.Assign) and _alias_or_literal(node):
+                kept.append(node)
+    return kept
+
+
+def _alias_or_literal(node):
+    if not all(_plain_target(t) for t in node.targets):
+        return False
+    if isinstance(node.value, (ast.Name, ast.Attribute, ast.Lambda)):
+        return True
+    try:
+        ast.literal_eval(node.value)
+        return True
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+
+
+def _plain_target(target):
+    if isinstance(target, ast.Name):
+        return True
+    return isinstance(target, (ast.Tuple, ast.List)) and all(_plain_target(t) for t in target.elts)
+
+
+def _imports_otter(node):
+    names = [a.name for a in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+    return any(n and n.split(".")[0] == "otter" for n in names)
+
+
+# --------------------------------------------------------------------------- forbidden names
+def resolve(dotted):
+    """Find a dotted library name: `(owner, attribute, object)`.
+
+    `robustkeras.attacks.pgd` is the function the package re-exports; `robustkeras.attacks.pgd.pgd`
+    the same function through its module; `robustkeras.attacks.steps.L2Step.project` a method.
+
+    Raises:
+        LookupError: if the name does not exist (a library rename: update the Check).
+    """
+    parts = str(dotted).split(".")
+    try:
+        obj = importlib.import_module(parts[0])
+    except ImportError as err:
+        raise LookupError(f"Cannot import {parts[0]!r} for {dotted!r}: {err}") from None
+    owner, attribute = None, parts[0]
+    for i in range(1, len(parts)):
+        part, last = parts[i], i == len(parts) - 1
+        value = getattr(obj, part, _MISSING)
+        if value is _MISSING or (not last and not _has(value, parts[i + 1])):
+            # `pkg.mod` may be the function `pkg` re-exports under its module's name
+            module = _import(".".join(parts[:i + 1]))
+            if module is not None:
+                owner, attribute, obj = obj, part, module
+                continue
+        if value is _MISSING:
+            raise LookupError(f"{dotted!r} does not exist: no attribute {part!r} in {'.'.join(parts[:i])}")
+        owner, attribute, obj = obj, part, value
+    return owner, attribute, obj
+
+
+_MISSING = object()
+
+
+def _has(obj, name):
+    try:
+        getattr(obj, name)
+        return True
+    except Exception:
+        return False
+
+
+def _import(name):
+    try:
+        return importlib.import_module(name)
+    except Exception:
+        return None
+
+
+def _stub(name):
+    message = f"reference implementation used: `{name}` is the library's answer; write it yourself"
+
+    def reference_used(*args, **kwargs):
+        raise ReferenceUsed(message)
+
+    reference_used.__name__ = reference_used.__qualname__ = name.rsplit(".", 1)[-1]
+    reference_used.__doc__ = message
+    return reference_used
+
+
+def _set(owner, attribute, value):
+    had = attribute in getattr(owner, "__dict__", {})
+    old = owner.__dict__[attribute] if had else None
+    if isinstance(old, staticmethod):
+        value = staticmethod(value)
+    elif isinstance(old, classmethod):
+        value = classmethod(lambda cls, *a, **k: value(*a, **k))
+    try:
+        setattr(owner, attribute, value)
+    except (AttributeError, TypeError):
+        return
+    _UNDO.append((owner, attribute, had, old))
+
+
+def patch_forbidden(forbidden):
+    """Make every forbidden name raise `ReferenceUsed`, wherever the library exposes it.
+
+    Patched: the named attribute, and, for names under `SCAN_ROOTS`, every attribute of every
+    loaded module of that package that holds the same object (its defining module and every
+    re-export). Modules imported later copy the patched attribute. `restore()` undoes.
+
+    Raises:
+        LookupError: if a name does not exist.
+    """
+    for name in forbidden:
+        owner, attribute, obj = resolve(name)
+        stub = _stub(name)
+        root = name.split(".")[0]
+        if root in SCAN_ROOTS:
+            for mod_name, module in list(sys.modules.items()):
+                if module is None or not (mod_name == root or mod_name.startswith(root + ".")):
+                    continue
+                for key, value in list(getattr(module, "__dict__", {}).items()):
+                    if value is obj:
+                        _set(module, key, stub)
+        if getattr(owner, attribute, None) is not stub:
+            _set(owner, attribute, stub)
+
+
+def restore():
+    """Undo every patch of `patch_forbidden` / `load_definitions` in this process (for tests)."""
+    while _UNDO:
+        owner, attribute, had, old = _UNDO.pop()
+        try:
+            if had:
+                setattr(owner, attribute, old)
+            else:
+                delattr(owner, attribute)
+        except (AttributeError, TypeError):
+            pass
+
+
+@contextlib.contextmanager
+def patched(forbidden):
+    """`patch_forbidden` for the duration of a `with` block."""
+    mark = len(_UNDO)
+    try:
+        patch_forbidden(forbidden)
+        yield
+    finally:
+        while len(_UNDO) > mark:
+            owner, attribute, had, old = _UNDO.pop()
+            if had:
+                setattr(owner, attribute, old)
+            else:
+                with contextlib.suppress(AttributeError, TypeError):
+                    delattr(owner, attribute)
+
+
+# --------------------------------------------------------------------------- loading
+def load_definitions(source_or_path, *, forbidden=()):
+    """Execute a notebook's definitions (never its top-level calls) in a fresh namespace.
+
+    Every forbidden name is patched to raise `ReferenceUsed` BEFORE anything runs. A definition
+    that raises is skipped (its questions fail on their own). The patches stay in place (the
+    sandboxed process ends after its probes); `restore()` undoes them.
+
+    Args:
+        source_or_path: a `.ipynb` / jupytext `.py` path, notebook JSON text or Python source.
+        forbidden: dotted library names to patch (the union over the questions probed).
+
+    Returns:
+        dict: the namespace (`GRADING` is True in it, as in the autograder's run).
+
+    Example:
+
+    >>> ns = load_definitions("def f(x):\\n    return 2 * x\\nprint('never runs')\\n")
+    >>> ns["f"](3)
+    6
+    """
+    patch_forbidden(forbidden)
+    ns = {"__name__": "__submission__", "__builtins__": builtins, "GRADING": True}
+    for node in definition_statements(source_or_path):
+        try:
+            code = compile(ast.Module(body=[node], type_ignores=[]), "<submission>", "exec")
+            exec(code, ns)
+        except (Exception, SystemExit):  # a broken definition only loses its own questions
+            continue
+    return ns
+
+
+# --------------------------------------------------------------------------- own work (AST)
+class _Def:
+    """A notebook-level definition (`def`, `class`, `lambda` alias) and the bindings at its definition."""
+
+    def __init__(self, name, node, env):
+        self.name, self.node, self.env = name, node, env
+
+
+def _bindings(statements):
+    """Walk the kept statements in order: name -> dotted library name or `_Def`."""
+    env = {}
+    for node in statements:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    env[alias.asname] = alias.name
+                else:
+                    env[alias.name.split(".")[0]] = alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level or not node.module:
+                continue
+            for alias in node.names:
+                if alias.name != "*":
+                    env[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            env[node.name] = _Def(node.name, node, dict(env))
+        elif isinstance(node, ast.Assign):
+            value = _alias_value(node.value, env)
+            for target in node.targets:
+                for name in _target_names(target):
+                    if value is None:
+                        env.pop(name, None)
+                    else:
+                        env[name] = value if not isinstance(value, ast.Lambda) else _Def(name, value, dict(env))
+    return env
+
+
+def _target_names(target):
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for t in target.elts for n in _target_names(t)]
+    return []
+
+
+def _alias_value(value, env):
+    if isinstance(value, ast.Lambda):
+        return value
+    chain = _chain(value)
+    if chain is None:
+        return None
+    head, rest = chain[0], chain[1:]
+    bound = env.get(head)
+    if isinstance(bound, str):
+        return ".".join([bound, *rest])
+    if isinstance(bound, _Def) and not rest:
+        return bound
+    return None
+
+
+def _chain(node):
+    """`a.b.c` -> ["a", "b", "c"]; None for anything that is not a name with attributes."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return [node.id, *reversed(parts)]
+    return None
+
+
+def _local_names(func):
+    """Names a function binds itself (parameters, assignments, loops, ...) and its local imports."""
+    stores, imports = set(), {}
+    args = func.args
+    for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+        if a is not None:
+            stores.add(a.arg)
+    body = func.body if isinstance(func.body, list) else [func.body]
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                stores.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                stores.add(node.name)
+            elif isinstance(node, ast.arg):
+                stores.add(node.arg)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    imports[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    if alias.name != "*":
+                        imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return stores - set(imports), imports
+
+
+class _Reach:
+    """Which forbidden objects a set of answers reaches."""
+
+    def __init__(self, forbidden):
+        self.targets = []  # (name, owner, object)
+        for name in forbidden:
+            owner, _, obj = resolve(name)
+            self.targets.append((name, owner, obj))
+        self.roots = {name.split(".")[0] for name in forbidden}
+        self._cache = {}
+
+    def hits(self, dotted):
+        """Forbidden names that `dotted` (or a prefix of it) is."""
+        parts = dotted.split(".")
+        if parts[0] not in self.roots:
+            return []
+        found = []
+        for i in range(len(parts), 0, -1):
+            obj = self._object(".".join(parts[:i]))
+            if obj is _MISSING:
+                continue
+            for name, _, target in self.targets:
+                if obj is target and name not in found:
+                    found.append(name)
+        return found
+
+    def inherited(self, dotted):
+        """Forbidden methods a class named `dotted` inherits."""
+        obj = self._object(dotted) if dotted.split(".")[0] in self.roots else _MISSING
+        if not inspect.isclass(obj):
+            return []
+        return [name for name, owner, _ in self.targets if inspect.isclass(owner) and issubclass(obj, owner)]
+
+    def _object(self, dotted):
+        if dotted not in self._cache:
+            try:
+                self._cache[dotted] = resolve(dotted)[2]
+            except Exception:
+                self._cache[dotted] = _MISSING
+        return self._cache[dotted]
+
+
+def own_work_violations(source, names, forbidden):
+    """Ways the answers `names` reach a forbidden library name, read from the source (AST).
+
+    Followed: each answer's body, decorators, default arguments and annotations, the class
+    bases (a class that inherits a forbidden method reaches it), the notebook functions and
+    aliases it refers to (transitively), and module-level and local imports. Bindings are taken
+    in notebook order: decorators, defaults and bases see the names bound when the definition
+    runs, bodies the names bound at the end.
+
+    Args:
+        source: what `load_definitions` accepts (path, notebook JSON, Python source).
+        names: the answer's notebook names, e.g. `("pgd",)`.
+        forbidden: dotted library names, e.g. `("robustkeras.attacks.pgd",)`.
+
+    Returns:
+        list of str: one message per (answer, forbidden name) reached; empty when clean.
+
+    Example:
+
+    >>> src = "from robustkeras.attacks import fgsm as f\\ndef fgsm(m, x, y, eps):\\n    return f(m, x, y, eps)\\n"
+    >>> own_work_violations(src, ("fgsm",), ("robustkeras.attacks.fgsm",))[0][:40]
+    '`fgsm` reaches `robustkeras.attacks.fgsm'
+    """
+    if not forbidden:
+        return []
+    reach = _Reach(forbidden)
+    final = _bindings(definition_statements(source))
+    messages = []
+    for answer in names:
+        found = {}
+        start = final.get(answer)
+        if isinstance(start, str):
+            for hit in reach.hits(start):
+                found.setdefault(hit, f"`{answer} = {start}`")
+        elif isinstance(start, _Def):
+            _walk_def(start, final, reach, found, set())
+        for hit, via in found.items():
+            messages.append(f"`{answer}` reaches `{hit}` (the library's reference implementation) through "
+                            f"{via}: write it yourself.")
+    return messages
+
+
+def _walk_def(item, final, reach, found, seen):
+    if id(item.node) in seen:
+        return
+    seen.add(id(item.node))
+    node = item.node
+    todo = []  # (expression or statement, env, local names, local imports)
+    if isinstance(node, ast.ClassDef):
+        for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
+            todo.append((expr, item.env, set(), {}))
+        for base in node.bases:
+            dotted = _dotted(base, item.env, set(), {})
+            if isinstance(dotted, str):
+                for hit in reach.inherited(dotted):
+                    found.setdefault(hit, f"its base class `{ast.unparse(base)}`")
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                _function_parts(stmt, item.env, final, todo)
+            else:
+                todo.append((stmt, item.env, set(), {}))
+    else:
+        _function_parts(node, item.env, final, todo)
+    for tree, env, stores, imports in todo:
+        for sub in ast.walk(tree):
+            if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Load):
+                target = sub
+            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                target = sub
+            else:
+                continue
+            bound = _dotted(target, env, stores, imports)
+            if isinstance(bound, str):
+                for hit in reach.hits(bound):
+                    found.setdefault(hit, f"`{ast.unparse(target)}`")
+            elif isinstance(bound, _Def):
+                _walk_def(bound, final, reach, found, seen)
+
+
+def _function_parts(func, def_env, final, todo):
+    """Definition-time parts (decorators, defaults, annotations) and the call-time body."""
+    args = func.args
+    for expr in [*getattr(func, "decorator_list", []), *args.defaults, *(d for d in args.kw_defaults if d is not None)]:
+        todo.append((expr, def_env, set(), {}))
+    stores, imports = _local_names(func)
+    body = func.body if isinstance(func.body, list) else [func.body]
+    for stmt in body:
+        todo.append((stmt, final, stores, imports))
+
+
+def _dotted(node, env, stores, imports):
+    """What a name or attribute chain refers to: a dotted library name, a `_Def`, or None."""
+    chain = _chain(node)
+    if chain is None:
+        return None
+    head, rest = chain[0], chain[1:]
+    if head in imports:
+        bound = imports[head]
+    elif head in stores:
+        return None
+    else:
+        bound = env.get(head)
+    if isinstance(bound, str):
+        return ".".join([bound, *rest])
+    if isinstance(bound, _Def) and not rest:
+        return bound
+    return None
