@@ -1,7 +1,11 @@
 """Adversarial training as a Keras model whose `train_step` attacks each batch first.
 
 One TensorFlow `train_step` (GradientTape) and one JAX `train_step` (stateless),
-sharing the attack (`pgd_loop`), the step rules and the batch mixing.
+sharing the attack (`pgd_loop`), the step rules and the batch mixing. Both use
+only public Keras API (`compute_loss`, `optimizer.apply`, metric trackers listed
+in `metrics`), so they run unchanged under `tf.distribute.MirroredStrategy` and
+`keras.distribution.DataParallel`: the attack is per example, so each replica
+attacks its own shard of the batch.
 """
 
 import keras
@@ -13,12 +17,25 @@ from robustkeras import backend as B
 from robustkeras.attacks.pgd import pgd_loop
 from robustkeras.attacks.steps import make_step_rule
 
+MAX_SEED = 2**31 - 1  # seeds travel as int32 inside compiled code
+
+
+def check_seed(seed):
+    """Require an integer seed in [0, 2**31 - 1] (int32, as compiled random ops take it)."""
+    seed = _checks.positive_int("seed", seed, minimum=0)
+    if seed > MAX_SEED:
+        raise ValueError(f"Expected `seed` to be an integer in [0, 2**31 - 1]. Received: seed={seed}")
+    return seed
+
 
 class AdversarialTrainer(keras.Model):
     """Wraps a classifier; `fit` trains it on PGD (or fast FGSM) examples of each batch.
 
     The wrapped classifier shares its variables with the trainer, so after
-    `fit` it is the robust model: save or use it directly.
+    `fit` it is the robust model: save or use it directly. The logs hold
+    `loss` (mean over the global batch, also under a distribution strategy),
+    `accuracy` on the training batch and, with `track_clean`, `clean_accuracy`.
+    Metrics passed to `compile` are not tracked.
 
     Args:
         classifier: a Keras model returning logits, inputs in [0, 1].
@@ -31,7 +48,7 @@ class AdversarialTrainer(keras.Model):
         adv_fraction: fraction of each batch replaced by its adversarial version.
         track_clean: also report accuracy on the clean batch (one more forward pass).
         seed: seed of the random starts (combined with the optimizer's step count,
-            so a resumed run draws the same noise).
+            so a resumed run draws the same noise), in [0, 2**31 - 1].
 
     Example:
         >>> trainer = AdversarialTrainer(fastnet(), norm="l2", eps=0.5, steps=1)
@@ -51,7 +68,8 @@ class AdversarialTrainer(keras.Model):
         self.adv_fraction = _checks.non_negative("adv_fraction", adv_fraction)
         if self.adv_fraction > 1:
             raise ValueError(f"Expected `adv_fraction` in [0, 1]. Received: adv_fraction={adv_fraction}")
-        self.seed = _checks.positive_int("seed", seed, minimum=0)
+        self.seed = check_seed(seed)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.clean_accuracy_tracker = (
             keras.metrics.SparseCategoricalAccuracy(name="clean_accuracy") if track_clean else None
@@ -66,6 +84,11 @@ class AdversarialTrainer(keras.Model):
         default_step = 1.25 * eps if steps == 1 else 2.5 * eps / steps
         step_size = _checks.non_negative("step_size", default_step if step_size is None else step_size)
         return norm, eps, steps, step_size
+
+    @property
+    def metrics(self):
+        trackers = [self.loss_tracker, self.accuracy_tracker]
+        return trackers + ([self.clean_accuracy_tracker] if self.clean_accuracy_tracker is not None else [])
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """As `keras.Model.fit`; numpy images must be float in [0, 1] and labels class ids."""
@@ -113,6 +136,12 @@ class AdversarialTrainer(keras.Model):
         index = next(i for i, v in enumerate(self.optimizer.variables) if v is self.optimizer.iterations)
         return optimizer_variables[index]
 
+    @staticmethod
+    def _unpack(data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        AdversarialTrainer._check_batch(x)
+        return x, y, sample_weight
+
     def train_step(self, *args):
         if B.name() == "jax":
             return self._jax_train_step(*args)
@@ -122,44 +151,51 @@ class AdversarialTrainer(keras.Model):
     def _tf_train_step(self, data):
         import tensorflow as tf
 
-        x, y = data[0], data[1]
-        self._check_batch(x)
+        x, y, sample_weight = self._unpack(data)
         x_train = self._adversarial_batch(lambda t: self(t, training=False), x, y, self._step_count())
         with tf.GradientTape() as tape:
             logits = self(x_train, training=True)
-            loss = self._compute_loss(x=x_train, y=y, y_pred=logits, training=True)
-        grads = tape.gradient(loss, self.trainable_variables)
+            # Under tf.distribute the loss comes back divided by the replica count
+            # (so that summed replica gradients average); the tracker gets it unscaled.
+            loss = self.compute_loss(x=x_train, y=y, y_pred=logits, sample_weight=sample_weight, training=True)
+            scaled = self.optimizer.scale_loss(loss)  # mixed precision's loss scaling; identity otherwise
+        grads = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply(grads, self.trainable_variables)
-        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
-        self.accuracy_tracker.update_state(y, logits)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.loss_tracker.update_state(loss * ops.cast(replicas, loss.dtype), sample_weight=ops.shape(x)[0])
+        self.accuracy_tracker.update_state(y, logits, sample_weight=sample_weight)
         if self.clean_accuracy_tracker is not None:
-            self.clean_accuracy_tracker.update_state(y, self(x, training=False))
+            self.clean_accuracy_tracker.update_state(y, self(x, training=False), sample_weight=sample_weight)
         return {m.name: m.result() for m in self.metrics}
 
     # JAX ----------------------------------------------------------------------
-    def _loss_and_updates(self, trainable, non_trainable, x, y):
+    def _loss_and_updates(self, trainable, non_trainable, metrics_vars, x, y, sample_weight):
         logits, non_trainable = self.stateless_call(trainable, non_trainable, x, training=True)
-        loss = self._compute_loss(x=x, y=y, y_pred=logits, training=True)
-        return loss, (logits, non_trainable)
+        # The public stateless twin of `compute_loss`: the compiled loss plus weight
+        # regularizers evaluated on the traced `trainable` values.
+        loss, (_, _, metrics_vars) = self.stateless_compute_loss(
+            trainable, non_trainable, metrics_vars, x=x, y=y, y_pred=logits,
+            sample_weight=sample_weight, training=True)
+        return self.optimizer.scale_loss(loss), (loss, logits, non_trainable, metrics_vars)
 
     def _jax_train_step(self, state, data):
         import jax
 
         trainable, non_trainable, optimizer_vars, metrics_vars = state
-        x, y = data[0], data[1]
-        self._check_batch(x)
+        x, y, sample_weight = self._unpack(data)
 
         def logits_fn(t):
             return self.stateless_call(trainable, non_trainable, t, training=False)[0]
 
         x_train = self._adversarial_batch(logits_fn, x, y, self._step_count(optimizer_vars))
         grad_fn = jax.value_and_grad(self._loss_and_updates, has_aux=True)
-        (loss, (logits, non_trainable)), grads = grad_fn(trainable, non_trainable, x_train, y)
+        (_, (loss, logits, non_trainable, metrics_vars)), grads = grad_fn(
+            trainable, non_trainable, metrics_vars, x_train, y, sample_weight)
         trainable, optimizer_vars = self.optimizer.stateless_apply(optimizer_vars, grads, trainable)
         updates = {"loss": ((loss,), {"sample_weight": ops.shape(x)[0]}),
-                   "accuracy": ((y, logits), {})}
+                   "accuracy": ((y, logits), {"sample_weight": sample_weight})}
         if self.clean_accuracy_tracker is not None:
-            updates["clean_accuracy"] = ((y, logits_fn(x)), {})
+            updates["clean_accuracy"] = ((y, logits_fn(x)), {"sample_weight": sample_weight})
         logs, metrics_vars = _stateless_metrics(self.metrics, metrics_vars, updates)
         return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)
 
