@@ -65,6 +65,8 @@ def ensure(condition, message, fraction=0.0):
 def close(a, b, rtol=1e-5, atol=1e-6):
     """Finite and within tolerance of the reference."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if b.ndim == 0:
+        b = np.broadcast_to(b, a.shape)
     return a.shape == b.shape and bool(np.all(np.isfinite(a))) and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 

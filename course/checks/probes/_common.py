@@ -39,3 +39,14 @@ def as_array(value, name, dtype=None):
         except (TypeError, ValueError):
             raise ProbeError(f"`{name}` returned an array of {array.dtype}, not numbers.") from None
     return array
+
+
+def attempt(out, key, thunk):
+    """For questions with partial credit: `out[key] = thunk()`, or `out[key + "_failed"] = 1` if it raises.
+
+    The verdict then scores the other parts and says this one failed (the student sees the error
+    itself in the notebook's public check)."""
+    try:
+        out[key] = thunk()
+    except Exception:
+        out[key + "_failed"] = np.array(1)
