@@ -1,49 +1,60 @@
-"""`otter run` with a per-cell time limit.
+"""otter's path: the autograder zips `course/build.py` makes for Gradescope, and plain `otter run`.
 
-    python course/otter_run.py CELL_SECONDS [otter run arguments ...]
-
-otter executes a submission with nbconvert's ExecutePreprocessor and no cell time
-limit. Here every cell gets CELL_SECONDS: a cell still running then is interrupted
-(the kernel sees KeyboardInterrupt), and, as otter runs with errors allowed, the
-next cells go on -- one endless loop costs that cell, not the notebook. A cell that
-ignores the interrupt is left to the grader's per-notebook limit.
+Marks from this path are computed by otter inside the student's own kernel: a notebook can
+forge them (course/README.md says what Gradescope's container adds). `course/grade.py` does
+not use it; the build and `benchmarks/grading_speed.py` do.
 
 Example:
-    python course/otter_run.py 180 -a dist/00_setup_and_data-autograder.zip -o out sub.ipynb
+    >>> question_points("dist/00_setup_and_data-autograder.zip")   # doctest: +SKIP
+    {'q00_class_counts': 1, ...}
 """
 
+import subprocess
 import sys
+import tempfile
+import zipfile
+from pathlib import Path
 
 
-def limit_cells(seconds):
-    """Make every ExecutePreprocessor created from now on interrupt cells after `seconds`."""
-    import nbconvert.preprocessors as preprocessors
-    from traitlets import Bool, Integer
+def question_points(zip_path):
+    """Question name -> possible points, read from an autograder's test files."""
+    from otter.nbmeta_config import NBMetadataConfig
+    from otter.test_files import create_test_file
 
-    class CellLimitedExecutePreprocessor(preprocessors.ExecutePreprocessor):
-        timeout = Integer(int(seconds), allow_none=True).tag(config=True)
-        interrupt_on_timeout = Bool(True).tag(config=True)
-
-    # otter imports the class from this module when it grades, so the subclass is what it gets.
-    preprocessors.ExecutePreprocessor = CellLimitedExecutePreprocessor
-    return CellLimitedExecutePreprocessor
+    with tempfile.TemporaryDirectory() as tmp:
+        with zipfile.ZipFile(zip_path) as z:
+            z.extractall(tmp)
+        return {tf.name: tf.possible for tf in
+                (create_test_file(str(p), NBMetadataConfig()) for p in sorted(Path(tmp, "tests").glob("*.py")))}
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        raise SystemExit("usage: otter_run.py CELL_SECONDS [otter run arguments ...]")
-    try:
-        seconds = float(argv[0])
-    except ValueError:
-        raise SystemExit(f"CELL_SECONDS: expected a number of seconds > 0, got {argv[0]!r}") from None
-    if seconds <= 0:
-        raise SystemExit(f"CELL_SECONDS: expected a number of seconds > 0, got {argv[0]!r}")
-    limit_cells(seconds)
-    from otter.cli import cli
+def with_hidden_tests(zip_path, hidden_dir, stage, dest):
+    """A copy of `zip_path` with the instructor's extra otter tests `qNN_*.py` for `stage` added.
 
-    return cli.main(args=["run", *argv[1:]], prog_name="otter")
+    Returns:
+        `dest`, or `zip_path` itself when `hidden_dir` has no test for the stage.
+    """
+    extra = sorted(Path(hidden_dir).glob(f"q{stage[:2]}_*.py")) if hidden_dir else []
+    if not extra:
+        return zip_path
+    with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
+        names = {f"tests/{p.name}" for p in extra}
+        for item in src.infolist():
+            if item.filename not in names:
+                out.writestr(item, src.read(item.filename))
+        for p in extra:
+            out.write(p, f"tests/{p.name}")
+    return Path(dest)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def otter_run(notebook, zip_path, out_dir, *, env=None, timeout=None):
+    """`otter run -a ZIP -o OUT NOTEBOOK` in a subprocess, unsandboxed; returns otter's results.json
+    as a dict (`tests`: name, score, possible), or raises `RuntimeError` with otter's output."""
+    proc = subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(zip_path), "-o", str(out_dir),
+                           "--no-logo", str(notebook)], capture_output=True, text=True, env=env, timeout=timeout)
+    results = Path(out_dir) / "results.json"
+    if not results.is_file():
+        raise RuntimeError(f"otter run failed (exit {proc.returncode}): {(proc.stdout + proc.stderr)[-2000:]}")
+    import json
+
+    return json.loads(results.read_text())

@@ -1,174 +1,299 @@
-"""Run a command that may only write inside given folders (Linux Landlock), and report its attempts.
+"""Run an untrusted command inside a bubblewrap sandbox, with limits, and watch it from outside.
 
-    python course/sandbox.py --allow DIR [--allow DIR ...] --log FILE -- COMMAND ...
+What the sandboxed command gets (`command()` builds the `bwrap` line, `run()` runs it):
 
-The grader runs every submission (the otter kernel and the fresh-process re-check)
-through this wrapper:
-
-* Containment, by the kernel: before `exec`, the process restricts itself with
-  Landlock (Linux >= 5.13, unprivileged, inherited by every child, cannot be
-  undone), so nothing it starts can create, change, rename or delete a file
-  outside the allowed folders -- not the installed library, not the course, not
-  another student's work -- whether from Python, C or a shell. Writes elsewhere
-  fail with `PermissionError`.
-* Report, by Python: `sitecustomize.py` next to this file installs an audit hook
-  in every Python process of the submission; a write outside the allowed folders
-  is refused there too and logged to FILE, so the grader can take the points of
-  the notebook that tried. (The report is best effort -- a determined notebook
-  could skip Python -- the containment is not.)
-
-Where Landlock is missing (older kernels, macOS, some container runtimes)
-`--require` makes the wrapper fail; without it only the Python-level refusal and
-the grader's integrity check of the library remain (`LANDLOCK_ABI` is 0 then).
+* New PID, IPC, network (loopback only), mount, UTS and cgroup namespaces; its own session
+  (`--new-session`); killed with the grader (`--die-with-parent`). When its first process
+  ends or is killed, the kernel kills every process left in its PID namespace: nothing a
+  notebook starts outlives its sandbox.
+* An unprivileged uid of its own: as root, `bwrap` builds the mounts and a two-line launcher
+  then sets the rlimits and drops to `UID_BASE + slot` (never root: the kernel does not apply
+  `RLIMIT_NPROC` to root, and root could remount a read-only bind writable); without root,
+  `bwrap` makes a user namespace and the uid is the grader's own. No capabilities, no new
+  privileges (`no_new_privs`), and a seccomp filter refusing new user namespaces (one would
+  give it mounts of its own: an unbounded tmpfs outside the memory watchdog's sight).
+* A read-only view of the system (`/usr` and the library folders), the Python installation,
+  the virtual environment (at `/opt/venv`), and the folders the caller binds (`ro_binds`), and
+  nothing else of the host: no home, no repository, no other submission, no host `/proc`.
+* Size-capped private tmpfs for `$HOME`, `/tmp` and `/dev/shm`; limits on processes (threads
+  count too), file size, CPU seconds and core dumps.
+* From outside (`run`): a wall-clock limit and a watchdog on the resident memory of the whole
+  process tree; output read through pipes, capped.
 
 Example:
-    python course/sandbox.py --allow /tmp/work --log /tmp/work/.writes -- python -c "open('/etc/x', 'w')"
-    # PermissionError; /tmp/work/.writes names /etc/x
+    >>> argv, fds = command(["/bin/true"], slot=0)   # doctest: +SKIP
+    >>> run(argv, fds, time_limit=10).returncode      # doctest: +SKIP
+    0
 """
 
-import argparse
-import ctypes
 import os
+import shutil
+import struct
+import subprocess
 import sys
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-SITE_DIR = Path(__file__).resolve().parent / "_sandbox_site"
-ALLOW_ENV = "ROBUSTKERAS_SANDBOX_ALLOW"
-LOG_ENV = "ROBUSTKERAS_SANDBOX_LOG"
-NO_LANDLOCK_ENV = "ROBUSTKERAS_SANDBOX_NO_LANDLOCK"  # "1": behave as on a kernel without Landlock (tests)
-# Device files any Python process may write to (and /dev/shm for multiprocessing locks).
-DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/shm", "/dev/pts")
-
-_SYS_CREATE_RULESET, _SYS_ADD_RULE, _SYS_RESTRICT_SELF = 444, 445, 446  # same numbers on x86_64 and arm64
-_PR_SET_NO_NEW_PRIVS = 38
-_RULE_PATH_BENEATH = 1
-_O_PATH = 0o10000000
-# Every right that changes the file system (Landlock ABI 1), then REFER (ABI 2) and TRUNCATE (ABI 3).
-_WRITE_FILE, _REMOVE_DIR, _REMOVE_FILE = 1 << 1, 1 << 4, 1 << 5
-_MAKE = sum(1 << b for b in range(6, 13))  # char, dir, reg, sock, fifo, block, sym
-_REFER, _TRUNCATE = 1 << 13, 1 << 14
-_FILE_RIGHTS = _WRITE_FILE | _TRUNCATE  # the rights a rule on a single file may carry
-
-
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64)]
+UID_BASE = 1_000_000          # root mode: sandbox uids are UID_BASE + (grader pid % 100000) * 100 + slot
+HOME = "/home/student"
+VENV = "/opt/venv"
+_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives")
+_SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# The launcher runs as root inside the namespaces (root mode), before any untrusted code:
+# rlimits (hard = soft, so they cannot be raised again), then the uid and gid, then exec.
+_LAUNCHER = ("import os, sys, resource as r\n"
+             "u, limits, argv = int(sys.argv[1]), sys.argv[2].split(','), sys.argv[3:]\n"
+             "for name, value in zip(('NPROC', 'FSIZE', 'CPU', 'CORE'), map(int, limits)):\n"
+             "    r.setrlimit(getattr(r, 'RLIMIT_' + name), (value, value))\n"
+             "if os.getuid() == 0:\n"
+             "    os.setgroups([]); os.setresgid(u, u, u); os.setresuid(u, u, u)\n"
+             "assert os.getuid() != 0 and os.geteuid() != 0\n"
+             "os.execv(argv[0], argv)\n")
 
 
-class _PathBeneathAttr(ctypes.Structure):
-    _pack_ = 1
-    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandbox.
+
+    Args:
+        processes: tasks (processes and threads) of the sandbox's uid; without root the
+            grader's own processes count too, so they are added on top.
+        file_mb: largest file it may write.
+        cpu_s: CPU seconds per process.
+        home_mb, tmp_mb, shm_mb: sizes of the private tmpfs for `$HOME`, `/tmp`, `/dev/shm`.
+    """
+
+    processes: int = 256
+    file_mb: int = 64
+    cpu_s: int = 1200
+    home_mb: int = 256
+    tmp_mb: int = 256
+    shm_mb: int = 64
 
 
-def _libc():
-    return ctypes.CDLL(None, use_errno=True)
+@dataclass
+class Result:
+    """How a sandboxed command ended: exit code, `reason` ("timeout", "memory" or None), its
+    stdout (at most `max_output` bytes) and the tail of its stderr."""
+
+    returncode: int
+    reason: str
+    stdout: bytes
+    stderr: str
+    seconds: float
+    peak_mb: float
 
 
-def landlock_abi():
-    """The Landlock ABI version of this kernel; 0 where Landlock is unavailable.
-
-    Returns:
-        int: 0, or 1..N.
+def available():
+    """Whether bubblewrap can sandbox here: `(True, "")` or `(False, why)`.
 
     Example:
-        >>> landlock_abi() >= 0
-        True
+        >>> ok, why = available()
     """
-    if not sys.platform.startswith("linux") or os.environ.get(NO_LANDLOCK_ENV) == "1":
-        return 0
+    if not sys.platform.startswith("linux"):
+        return False, "bubblewrap needs Linux"
+    if shutil.which("bwrap") is None:
+        return False, "`bwrap` is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
     try:
-        version = _libc().syscall(_SYS_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-    except (OSError, AttributeError):
-        return 0
-    return max(0, int(version))
-
-
-def _write_rights(abi):
-    rights = _WRITE_FILE | _REMOVE_DIR | _REMOVE_FILE | _MAKE
-    if abi >= 2:
-        rights |= _REFER
-    if abi >= 3:
-        rights |= _TRUNCATE
-    return rights
-
-
-def restrict_writes(allowed):
-    """Forbid this process and its future children to change the file system outside `allowed`.
-
-    Args:
-        allowed: folders (and single device files) where writing stays possible.
-
-    Returns:
-        int: the Landlock ABI used.
-
-    Raises:
-        OSError: Landlock is unavailable or refused the rules.
-    """
-    abi = landlock_abi()
-    if abi < 1:
-        raise OSError("Landlock is not available on this kernel")
-    libc, handled = _libc(), _write_rights(abi)
-    attr = _RulesetAttr(handled)
-    ruleset = libc.syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
-                           ctypes.c_uint32(0))
-    if ruleset < 0:
-        raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
-    try:
-        for path in allowed:
-            if not os.path.exists(path):
-                continue
-            fd = os.open(path, _O_PATH | os.O_CLOEXEC)
-            try:
-                rights = handled if os.path.isdir(path) else handled & _FILE_RIGHTS
-                rule = _PathBeneathAttr(rights, fd)
-                if libc.syscall(_SYS_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), ctypes.c_uint32(0)):
-                    raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
-            finally:
-                os.close(fd)
-        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0):
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
-        if libc.syscall(_SYS_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)):
-            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
-    finally:
-        os.close(ruleset)
-    return abi
-
-
-def sandbox_env(env, allowed, log):
-    """`env` plus what the sandboxed processes need: the audit hook, the allowed folders, the log.
-
-    Args:
-        env: the environment to extend (not modified).
-        allowed: the folders writes may go to.
-        log: the file attempted writes elsewhere are reported to (inside an allowed folder).
-
-    Returns:
-        dict: the new environment.
-    """
-    paths = [str(SITE_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return {**env, "PYTHONPATH": os.pathsep.join(paths), ALLOW_ENV: os.pathsep.join(map(str, allowed)),
-            LOG_ENV: str(log), "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--allow", action="append", required=True, help="a folder writes may go to")
-    parser.add_argument("--log", required=True, help="file that attempted writes elsewhere are reported to")
-    parser.add_argument("--require", action="store_true", help="fail where Landlock is unavailable")
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        parser.error("COMMAND: expected a command after --")
-    writable = [os.path.realpath(p) for p in args.allow] + list(DEVICES)
-    os.environ.update(sandbox_env(dict(os.environ), writable, os.path.realpath(args.log)))
-    try:
-        restrict_writes(writable)
+        argv, fds = command(["/bin/true"], slot=99)
+        result = run(argv, fds, time_limit=60)
     except OSError as err:
-        if args.require:
-            raise SystemExit(f"sandbox: {err}; grade inside a container instead, or drop --require")
-        print(f"sandbox: {err}; writes are refused from Python only", file=sys.stderr)
-    os.execvp(command[0], command)
+        return False, f"bwrap failed to start: {err}"
+    if result.returncode != 0:
+        return False, f"bwrap cannot create its namespaces here: {result.stderr.strip()[-300:]}"
+    return True, ""
 
 
-if __name__ == "__main__":
-    main()
+def sandbox_uid(slot):
+    """The uid a sandbox runs as: a fresh one per slot as root, else the grader's own."""
+    if os.geteuid() != 0:
+        return os.getuid()
+    return UID_BASE + (os.getpid() % 100_000) * 100 + int(slot) % 100
+
+
+def command(cmd, *, slot, ro_binds=(), env=None, limits=Limits(), chdir=HOME):
+    """The `bwrap` command line that runs `cmd` sandboxed, and the file descriptors it needs.
+
+    Args:
+        cmd: the command, with paths as seen inside the sandbox (`python` is the grader's
+            interpreter, at the same path inside).
+        slot: which uid to use (root mode): one per concurrently running sandbox.
+        ro_binds: `(host_path, sandbox_path)` pairs mounted read-only.
+        env: the sandbox's whole environment (PATH, HOME and TMPDIR are set here).
+        limits: a `Limits`.
+        chdir: working directory inside.
+
+    Returns:
+        `(argv, pass_fds)`: give both to `run`.
+    """
+    python = _sandbox_python()
+    args = ["bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox"]
+    root = os.geteuid() == 0
+    if root:  # the launcher needs these two to drop to the sandbox uid; it then has none
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args += ["--unshare-user", "--uid", str(os.getuid()), "--gid", str(os.getgid())]
+    for name in _SYSTEM:
+        host = Path("/") / name
+        if host.is_symlink():
+            args += ["--symlink", os.readlink(host), str(host)]
+        elif host.is_dir():
+            args += ["--ro-bind", str(host), str(host)]
+    args += ["--perms", "0755", "--dir", "/etc"]
+    for name in _ETC:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    binds = [(sys.base_prefix, sys.base_prefix)]
+    if sys.prefix != sys.base_prefix:
+        binds.append((sys.prefix, VENV))
+    for host, inside in [*binds, *ro_binds]:
+        for parent in reversed(Path(inside).parents[:-1]):  # readable parents (the host's may be 0700)
+            args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--ro-bind", str(host), str(inside)]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    for path, size in ((HOME, limits.home_mb), ("/tmp", limits.tmp_mb), ("/dev/shm", limits.shm_mb)):
+        args += ["--size", str(size * 2**20), "--perms", "01777", "--tmpfs", path]
+    args += ["--remount-ro", "/", "--chdir", chdir, "--clearenv"]
+    env = {"PATH": f"{VENV}/bin:/usr/bin:/bin", "HOME": HOME, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+           "USER": "student", "LOGNAME": "student", **(env or {})}
+    for key, value in env.items():
+        args += ["--setenv", key, str(value)]
+    seccomp = _seccomp_fd()
+    args += ["--seccomp", str(seccomp)]
+    nproc = limits.processes + (0 if root else _processes_of(os.getuid()))
+    caps = ",".join(map(str, (nproc, limits.file_mb * 2**20, limits.cpu_s, 0)))
+    args += ["--", python, "-I", "-S", "-c", _LAUNCHER, str(sandbox_uid(slot)), caps, *cmd]
+    return args, (seccomp,)
+
+
+def python_inside():
+    """The grader's interpreter, as seen inside the sandbox (the venv is moved to /opt/venv)."""
+    return _sandbox_python()
+
+
+def _sandbox_python():
+    if sys.prefix != sys.base_prefix:
+        return f"{VENV}/bin/python"
+    return sys.executable
+
+
+def _processes_of(uid):
+    count = 0
+    for pid in os.listdir("/proc"):
+        try:
+            count += pid.isdigit() and os.stat(f"/proc/{pid}").st_uid == uid and \
+                int(open(f"/proc/{pid}/status").read().split("Threads:")[1].split()[0])
+        except (OSError, IndexError, ValueError):
+            pass
+    return count
+
+
+def _seccomp_fd():
+    """A pipe holding a classic-BPF seccomp program: creating a user namespace (unshare or clone
+    with CLONE_NEWUSER) fails with EPERM, clone3 with ENOSYS (glibc then uses clone), and
+    system calls of another architecture (x86's 32-bit and x32 entry points) with EPERM."""
+    arch, clone, unshare = {"x86_64": (0xC000003E, 56, 272), "aarch64": (0xC00000B7, 220, 97)}[os.uname().machine]
+    ld, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06
+    allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
+    prog = [(ld, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, eperm),               # 0-2: foreign arch
+            (ld, 0, 0, 0), (jset, 0, 1, 0x40000000), (ret, 0, 0, eperm),        # 3-5: x32
+            (jeq, 0, 1, 435), (ret, 0, 0, enosys),                              # 6-7: clone3
+            (jeq, 1, 0, clone), (jeq, 0, 2, unshare),                           # 8-9
+            (ld, 0, 0, 16), (jset, 1, 0, 0x10000000),                           # 10-11: CLONE_NEWUSER
+            (ret, 0, 0, allow), (ret, 0, 0, eperm)]                             # 12-13
+    data = b"".join(struct.pack("=HBBI", *op) for op in prog)
+    read, write = os.pipe()
+    os.write(write, data)
+    os.close(write)
+    return read
+
+
+def run(argv, pass_fds=(), *, time_limit, memory_mb=None, max_processes=None, max_output=80 * 2**20,
+        on_stdout=None, stop=lambda: None):
+    """Run a `command()` line; kill everything on a limit. Returns a `Result`.
+
+    Args:
+        argv, pass_fds: from `command`.
+        time_limit: wall-clock seconds.
+        memory_mb: resident memory of the whole process tree (None: no watchdog).
+        max_processes: more processes in the tree kill the sandbox ("processes"); the rlimit
+            bounds them anyway, this stops a fork flood before it starves other sandboxes of CPU.
+        max_output: stdout beyond this many bytes kills the sandbox ("output").
+        on_stdout: called with each chunk of stdout as it arrives (the grader's progress).
+        stop: polled every 0.2 s; a non-empty string kills the sandbox with that reason.
+    """
+    start, peak, reason = time.time(), 0, None
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            pass_fds=pass_fds, start_new_session=True)
+    for fd in pass_fds:
+        os.close(fd)
+    out, err, size = [], [], [0]
+
+    def read_stdout():
+        while chunk := proc.stdout.read1(1 << 16):
+            size[0] += len(chunk)
+            if size[0] <= max_output:
+                out.append(chunk)
+                if on_stdout:
+                    on_stdout(chunk)
+
+    def read_stderr():
+        while chunk := proc.stderr.read1(1 << 16):
+            err.append(chunk)
+            while len(err) > 1 and sum(map(len, err)) > 16384:
+                err.pop(0)
+
+    readers = [threading.Thread(target=f, daemon=True) for f in (read_stdout, read_stderr)]
+    for t in readers:
+        t.start()
+    while proc.poll() is None:
+        count, rss = _tree(proc.pid, memory_mb)
+        peak = max(peak, rss)
+        if max_processes and count > max_processes + 2:  # + bwrap's own two
+            reason = "processes"
+        elif memory_mb and rss > memory_mb * 2**20:
+            reason = "memory"
+        elif time.time() - start > time_limit:
+            reason = "timeout"
+        elif size[0] > max_output:
+            reason = "output"
+        else:
+            reason = stop()
+        if reason:
+            kill(proc)
+            break
+        time.sleep(0.2)
+    proc.wait()
+    for t in readers:
+        t.join(5)
+    return Result(proc.returncode, reason, b"".join(out), b"".join(err).decode("utf-8", "replace")[-8000:],
+                  time.time() - start, peak / 2**20)
+
+
+def _tree(pid, memory):
+    """`(processes, resident bytes)` of `pid` and all its descendants (a vanished one counts 0)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0, 0
+    rss = 0
+    for p in tree if memory else ():
+        try:
+            rss += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return len(tree), rss
+
+
+def kill(proc):
+    """Kill a sandbox: SIGKILL to bwrap's process group; `--die-with-parent` and the end of its
+    PID namespace take every process inside with it."""
+    try:
+        os.killpg(proc.pid, 9)
+    except ProcessLookupError:
+        pass
