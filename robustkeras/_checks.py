@@ -100,9 +100,16 @@ def labels(name, y, *, n, num_classes):
     return arr.astype(np.int32)
 
 
+def targets(name, value, *, n, num_classes):
+    """Target classes: one class id for every image, or `n` ids; return int32 numpy `(n,)`."""
+    if np.ndim(value) == 0:
+        return np.full(n, class_id(name, value, num_classes), np.int32)
+    return labels(name, value, n=n, num_classes=num_classes)
+
+
 def class_id(name, value, num_classes):
     """Require one integer class id in [0, num_classes)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < num_classes:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or not 0 <= value < num_classes:
         raise ValueError(
             f"Expected `{name}` to be a class id in [0, {num_classes - 1}]. Received: {name}={_fmt(value)}"
         )

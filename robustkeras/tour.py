@@ -128,7 +128,7 @@ def _manipulation(models, x, y, out, quick, seed):
         result = synthesis.manipulate(robust, x[pick], unit, region, steps=8 if quick else 40)
         columns.append(result.images)
         titles.append(f"unit {unit} ({goal}-like)")
-        gains.append(float(np.mean(result.losses[-1] - result.losses[0])))
+        gains.append(float(np.mean(result.objective_values[-1] - result.objective_values[0])))
     image_grid(columns, column_titles=titles, row_labels=[CLASSES[c] for c in y[pick]], path=out / "manipulation.png",
                title="Feature painting in the centre region")
     return {"feature_gain": float(np.mean(gains))}

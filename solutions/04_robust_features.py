@@ -256,7 +256,8 @@ def test_targeted_own_and_strong(towards_class):
     model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
     x = np.random.default_rng(1).random((4, 6, 6, 3)).astype(np.float32)
     targets = np.array([1, 2, 3, 4])
-    ref = attacks.pgd(model, x, targets, norm="l2", eps=1.0, step_size=0.5, steps=5, targeted=True, random_start=False)
+    y = np.asarray(model(x)).argmax(1)  # y is always the true label (here: the model's own); the target goes in target=
+    ref = attacks.pgd(model, x, y, norm="l2", eps=1.0, step_size=0.5, steps=5, target=targets, random_start=False)
     boom = AssertionError("write the loop yourself")
     with mock.patch.object(pgd_module, "pgd_loop", side_effect=boom), mock.patch.object(attacks, "pgd", side_effect=boom):
         out = np.asarray(towards_class(model, x, targets, eps=1.0, steps=5))

@@ -98,7 +98,7 @@ def test_drives_optimize(class_objective):
     start = np.full((2, 32, 32, 3), 0.5, np.float32)
     result = optimize(model, start, objective=class_objective, params={"target": np.array([3, 8])},
                       steps=5, step_size=0.5, radius=2.0)
-    assert np.all(result.losses[-1] > result.losses[0]), \
+    assert np.all(result.objective_values[-1] > result.objective_values[0]), \
         "optimize maximises your objective; the log-probability should rise over the steps. Use keras.ops, not numpy."
 
 
@@ -241,8 +241,8 @@ for name, result in results.items():
     agree = float(np.mean(np.argmax(np.asarray(judge(result.images, training=False)), 1) == classes))
     print(f"{name:9s} generator: its own p(target) {own:.2f} | the judge sees the target class in {agree:.0%}")
 plt.figure(figsize=(5, 2.5))
-plt.plot(results["robust"].losses.mean(1), label="robust")
-plt.plot(results["standard"].losses.mean(1), label="standard")
+plt.plot(results["robust"].objective_values.mean(1), label="robust")
+plt.plot(results["standard"].objective_values.mean(1), label="standard")
 plt.xlabel("step")
 plt.ylabel("mean log p(target)")
 plt.legend()

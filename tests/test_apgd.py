@@ -120,11 +120,11 @@ def test_targeted_apgd_raises_the_target_class(trained, sample, target_kind):
     x, y = sample[0][:40], sample[1][:40]
     probs = keras.ops.convert_to_numpy(keras.ops.softmax(trained(x)))
     if target_kind == "rank":
-        target, kwargs = _resolve_target(None, 3, y, probs, True), {"target_rank": 3}
+        target, kwargs = _resolve_target(None, 3, y, probs), {"target_rank": 3}
     else:
         target = (y + 1) % 10
         kwargs = {"target": target}
-    x_adv = apgd(trained, x, y, norm="l2", eps=L2_EPS, steps=20, loss="dlr", targeted=True, **kwargs)
+    x_adv = apgd(trained, x, y, norm="l2", eps=L2_EPS, steps=20, loss="dlr", **kwargs)
     after = keras.ops.convert_to_numpy(keras.ops.softmax(trained(x_adv)))
     rows = np.arange(len(x))
     assert np.mean(after[rows, target] > probs[rows, target]) >= 0.9
@@ -134,8 +134,8 @@ def test_targeted_apgd_raises_the_target_class(trained, sample, target_kind):
 def test_target_none_picks_the_kth_most_likely_wrong_class():
     logits = np.array([[5.0, 1.0, 3.0, 2.0], [0.0, 1.0, 9.0, 4.0]], "float32")
     y = np.array([0, 3])  # second image is misclassified: its true class is still excluded
-    assert list(_resolve_target(None, 1, y, logits, True)) == [2, 2]
-    assert list(_resolve_target(None, 2, y, logits, True)) == [3, 1]
+    assert list(_resolve_target(None, 1, y, logits)) == [2, 2]
+    assert list(_resolve_target(None, 2, y, logits)) == [3, 1]
 
 
 @pytest.mark.parametrize(
@@ -147,9 +147,10 @@ def test_target_none_picks_the_kth_most_likely_wrong_class():
         ({"loss": "hinge"}, "loss"),
         ({"restarts": 0}, "restarts"),
         ({"seed": -1}, "seed"),
-        ({"target": 3}, "target"),
-        ({"targeted": True, "target": 11}, "target"),
-        ({"targeted": True, "target_rank": 10}, "target_rank"),
+        ({"target": 11}, "target"),
+        ({"target_rank": 10}, "target_rank"),
+        ({"target": 3, "target_rank": 1}, "target"),
+        ({"targeted": False, "target": 3}, "targeted"),
         ({"num_classes": 5}, "num_classes"),
     ],
 )
@@ -170,7 +171,7 @@ def test_bad_images_labels_and_targets_raise_value_error():
     with pytest.raises(ValueError, match="`y`"):
         apgd(model, x, y[:3], norm="l2", eps=0.5)
     with pytest.raises(ValueError, match="`target`"):
-        apgd(model, x, y, norm="l2", eps=0.5, targeted=True, target=y)
+        apgd(model, x, y, norm="l2", eps=0.5, target=y)
 
 
 @pytest.mark.parametrize("classes,targeted,needed", [(2, False, 3), (3, True, 4)])
@@ -178,7 +179,7 @@ def test_dlr_needs_enough_classes(classes, targeted, needed):
     x, y = load_sample(4)
     model = tiny_cnn(classes)
     with pytest.raises(ValueError, match=f"at least {needed} classes"):
-        apgd(model, x, y % classes, norm="l2", eps=0.5, steps=5, loss="dlr", targeted=targeted,
+        apgd(model, x, y % classes, norm="l2", eps=0.5, steps=5, loss="dlr", target_rank=1 if targeted else None,
              num_classes=classes)
 
 

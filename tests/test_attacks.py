@@ -89,7 +89,7 @@ def test_pgd_beats_random_noise_of_the_same_norm(robust_model, sample):
 def test_targeted_pgd_raises_the_target_class(robust_model, sample):
     x, y = sample[0][:32], sample[1][:32]
     target = (y + 1) % 10
-    x_adv = pgd(robust_model, x, target, norm="l2", eps=2.0, step_size=0.25, steps=10, targeted=True)
+    x_adv = pgd(robust_model, x, y, norm="l2", eps=2.0, step_size=0.25, steps=10, target=target)
     before = keras.ops.softmax(predict_logits(robust_model, x))
     after = keras.ops.softmax(predict_logits(robust_model, x_adv))
     idx = np.arange(len(x))
@@ -131,3 +131,24 @@ def test_bad_attack_arguments_name_the_argument(tiny_model, sample, kwargs, name
 def test_bad_images_and_labels_name_the_argument(tiny_model, x, y, name):
     with pytest.raises(ValueError, match=f"`{name}`"):
         pgd(tiny_model, x, np.array(y), norm="l2", eps=0.5, step_size=0.1, steps=1)
+
+
+def test_y_is_always_the_true_label_and_target_makes_it_targeted(tiny_model, sample):
+    x, y = sample[0][:4], sample[1][:4]
+    target = (y + 1) % 10
+    kw = dict(norm="l2", eps=1.0, step_size=0.5, steps=3, random_start=False)
+    new = pgd(tiny_model, x, y, target=target, **kw)
+    with pytest.warns(FutureWarning, match="target="):
+        old = pgd(tiny_model, x, target, targeted=True, **kw)  # the old form keeps its meaning
+    np.testing.assert_array_equal(new, old)
+    untargeted = pgd(tiny_model, x, y, **kw)
+    assert not np.array_equal(new, untargeted)
+    with pytest.raises(ValueError, match="`targeted`"):
+        pgd(tiny_model, x, y, target=target, targeted=True, **kw)
+    one = pgd(tiny_model, x, y, target=3, **kw)  # one class id for every image
+    np.testing.assert_array_equal(one, pgd(tiny_model, x, y, target=np.full(4, 3), **kw))
+    from robustkeras.attacks import fgsm
+
+    with pytest.warns(FutureWarning):
+        old_fgsm = fgsm(tiny_model, x, target, eps=0.03, targeted=True)
+    np.testing.assert_array_equal(old_fgsm, fgsm(tiny_model, x, y, eps=0.03, target=target))

@@ -22,7 +22,7 @@ def _in_box(images):
 def test_generation_raises_target_and_stays_in_ball(robust_model):
     classes = np.arange(10)
     result = synthesis.generate(robust_model, classes, steps=20, radius=5.0)
-    assert result.images.shape == (10, 32, 32, 3) and result.losses.shape == (20, 10)
+    assert result.images.shape == (10, 32, 32, 3) and result.objective_values.shape == (20, 10)
     assert _in_box(result.images)
     assert np.all(l2_dist(result.images, result.start) <= 5.0 + 1e-4)
     assert _raises_target(robust_model, result) > 0.3
@@ -94,7 +94,7 @@ def test_manipulation_grows_the_feature_inside_the_region(robust_model, sample):
     painter = synthesis.FeaturePainter(robust_model, x[0])
     unit = painter.top_units(class_id=int(sample[1][0]))[0]
     result = synthesis.manipulate(robust_model, x, unit, region, steps=20)
-    assert result.losses[-1].mean() > result.losses[0].mean()
+    assert result.objective_values[-1].mean() > result.objective_values[0].mean()
     inside = np.abs((result.images - x) * region).mean()
     outside = np.abs((result.images - x) * (1 - region)).mean()
     assert inside > 3 * outside
@@ -115,7 +115,7 @@ def test_robust_generation_convinces_the_low_pass_judge_more_than_standard(robus
 
 def test_bad_synthesis_inputs_name_the_argument(tiny_model, sample):
     x, y = sample[0][:2], sample[1][:2]
-    with pytest.raises(ValueError, match="`classes`"):
+    with pytest.raises(ValueError, match="`target`"):
         synthesis.generate(tiny_model, [11])
     with pytest.raises(ValueError, match="`steps`"):
         synthesis.generate(tiny_model, [1], steps=0)

@@ -17,6 +17,7 @@ fragile as before; DLR divides by a logit difference, is unchanged by that
 scaling, and still finds the adversarial examples.
 """
 
+import warnings
 import weakref
 
 import numpy as np
@@ -181,18 +182,18 @@ def _check_num_classes(logits, num_classes, loss, targeted):
     if outputs < needed:
         kind = ("targeted " if targeted else "") + loss.upper()
         raise ValueError(
-            f"Expected a model with at least {needed} classes for the {kind} loss (`loss`={loss!r}, "
-            f"`targeted`={targeted}). Received: a model with {outputs} outputs"
+            f"Expected a model with at least {needed} classes for the {kind} loss (`loss`={loss!r}"
+            f"{', with a `target`' if targeted else ''}). Received: a model with {outputs} outputs"
         )
 
 
-def _resolve_target(target, target_rank, y, logits, targeted):
-    """Int32 targets `(N,)`: given ids, or the `target_rank`-th most likely wrong class."""
+def _resolve_target(target, target_rank, y, logits):
+    """Int32 targets `(N,)`, or None (untargeted): given ids, or the `target_rank`-th most likely wrong class."""
     n, num_classes = logits.shape
-    if not targeted:
-        if target is not None:
-            raise ValueError(f"Expected `target` to be None unless `targeted=True`. Received: target={target!r}")
-        return y
+    if target is not None and target_rank is not None:
+        raise ValueError(f"Expected either `target` or `target_rank`, not both. Received: target_rank={target_rank!r}")
+    if target is None and target_rank is None:
+        return None
     if target is None:
         rank = _checks.positive_int("target_rank", target_rank)
         if rank > num_classes - 1:
@@ -202,10 +203,7 @@ def _resolve_target(target, target_rank, y, logits, targeted):
             )
         wrong = np.where(np.eye(num_classes, dtype=bool)[y], -np.inf, logits)
         return np.argsort(-wrong, axis=1, kind="stable")[:, rank - 1].astype(np.int32)
-    if np.ndim(target) == 0:
-        target = np.full(n, _checks.class_id("target", target, num_classes), np.int32)
-    else:
-        target = _checks.labels("target", target, n=n, num_classes=num_classes)
+    target = _checks.targets("target", target, n=n, num_classes=num_classes)
     if np.any(target == y):
         raise ValueError(
             f"Expected every `target` to differ from its true label `y`. "
@@ -214,8 +212,23 @@ def _resolve_target(target, target_rank, y, logits, targeted):
     return target
 
 
-def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", targeted=False, target=None, target_rank=1,
-         restarts=1, seed=0, num_classes=10):
+def _legacy_targeted(targeted, target, target_rank):
+    """The old `targeted=` flag: `True` alone meant `target_rank=1`; it is implied by `target`/`target_rank` now."""
+    if targeted is None:
+        return target_rank
+    targeted = _checks.boolean("targeted", targeted)
+    if not targeted:
+        if target is not None or target_rank is not None:
+            raise ValueError("Expected `targeted` left out when `target` or `target_rank` is given. "
+                             "Received: targeted=False")
+        return None
+    warnings.warn("apgd(..., targeted=True) is deprecated: `target=` or `target_rank=` makes the attack "
+                  "targeted (targeted=True alone meant target_rank=1).", FutureWarning, stacklevel=3)
+    return 1 if target is None and target_rank is None else target_rank
+
+
+def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", target=None, target_rank=None,
+         restarts=1, seed=0, num_classes=10, targeted=None):
     """Auto-PGD (Croce & Hein 2020), batched and compiled once per model.
 
     As published: a random start on the `eps`-sphere, initial step `2 * eps`,
@@ -227,8 +240,9 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", targeted=False, target
     the images not yet misclassified.
 
     Losses: "ce" (cross-entropy) or "dlr" (Difference of Logits Ratio, needs
-    >= 3 classes). With `targeted=True` the attack pushes towards a target
-    class: targeted DLR (>= 4 classes) or minus the target's cross-entropy.
+    >= 3 classes). Given `target=` (or `target_rank=`) the attack pushes
+    towards a target class: targeted DLR (>= 4 classes) or minus the
+    target's cross-entropy.
 
     Gradient masking: multiply a model's logits by 1e4 and PGD-CE reports
     it as robust (the saturated softmax has zero gradient), while
@@ -237,18 +251,20 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", targeted=False, target
     Args:
         model: a Keras classifier returning logits, inputs in [0, 1].
         x: float images `(N, H, W, C)` in [0, 1].
-        y: int true labels `(N,)` (also when `targeted`).
+        y: int true labels `(N,)` (always the true labels, also when targeted).
         norm: "l2" or "linf".
         eps: radius of the threat ball, >= 0.
         steps: iterations per restart, >= 1 (100 in AutoAttack).
         loss: "ce" or "dlr".
-        targeted: attack towards `target` instead of away from `y`.
-        target: with `targeted`: `None` (the `target_rank`-th most likely
-            wrong class on the clean image), one class id, or one id per image.
-        target_rank: 1 = the most likely wrong class, 2 = the next, ...
+        target: target classes (one class id, or one per image): makes the
+            attack targeted. Each must differ from its true label.
+        target_rank: instead of `target`: attack towards the `target_rank`-th
+            most likely wrong class on the clean image (1 = the most likely).
         restarts: random starts, >= 1; each image keeps its worst case.
         seed: integer seed of the random starts.
         num_classes: number of classes; must match the model's outputs.
+        targeted: deprecated (implied by `target` / `target_rank`); `True`
+            alone still means `target_rank=1`, with a `FutureWarning`.
 
     Returns:
         numpy float32 adversarial images inside the `eps`-ball of `x` and
@@ -259,8 +275,9 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", targeted=False, target
         >>> x_adv = apgd(model, x, y, norm="linf", eps=8 / 255, loss="dlr")
         >>> float(np.abs(x_adv - x).max()) <= 8 / 255 + 1e-6
         True
-        >>> x_t = apgd(model, x, y, norm="l2", eps=0.5, loss="dlr", targeted=True, target_rank=2)
+        >>> x_t = apgd(model, x, y, norm="l2", eps=0.5, loss="dlr", target_rank=2)
     """
+    target_rank = _legacy_targeted(targeted, target, target_rank)
     x = _checks.images("x", x, channels=None)
     num_classes = _checks.positive_int("num_classes", num_classes, minimum=2)
     y = _checks.labels("y", y, n=x.shape[0], num_classes=num_classes)
@@ -268,16 +285,16 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", targeted=False, target
     eps = _checks.non_negative("eps", eps)
     steps = _checks.positive_int("steps", steps)
     loss = _checks.one_of("loss", loss, {"ce", "dlr"})
-    targeted = bool(_checks.one_of("targeted", targeted, {True, False}))
     restarts = _checks.positive_int("restarts", restarts)
     seed = _checks.positive_int("seed", seed, minimum=0)
     logits = _clean_logits(model, x)
+    targeted = target is not None or target_rank is not None
     _check_num_classes(logits, num_classes, loss, targeted)
-    target = _resolve_target(target, target_rank, y, logits, targeted)
+    target = _resolve_target(target, target_rank, y, logits)
     if eps == 0:
         return x.copy()
-    return _run_restarts(model, x, y, target, norm=norm, eps=eps, steps=steps, loss=loss,
-                         targeted=targeted, restarts=restarts, seed=seed)
+    return _run_restarts(model, x, y, y if target is None else target, norm=norm, eps=eps, steps=steps,
+                         loss=loss, targeted=targeted, restarts=restarts, seed=seed)
 
 
 def _run_restarts(model, x, y, target, *, norm, eps, steps, loss, targeted, restarts, seed):

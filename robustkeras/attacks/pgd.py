@@ -5,6 +5,7 @@ the adversarial `train_step` (TensorFlow and JAX) and the synthesis optimizer
 call from inside their own compiled code.
 """
 
+import warnings
 import weakref
 
 import numpy as np
@@ -16,30 +17,34 @@ from robustkeras.attacks.losses import LOSSES, cross_entropy
 from robustkeras.attacks.steps import make_step_rule
 
 
-def pgd_loop(logits_fn, x0, y, rule, *, steps, targeted=False, loss_fn=cross_entropy,
+def pgd_loop(logits_fn, x0, y, rule, *, steps, target=None, loss_fn=cross_entropy,
              random_start=True, keep_best=False, seed=None):
     """The PGD iteration as a pure function (call it inside compiled code).
 
-    The objective maximised is `loss_fn(logits, y)`, or `-loss_fn(logits, y)`
-    when `targeted` (then `y` holds the targets). With `keep_best`, each image
-    returns its highest-objective iterate, including the final one.
+    The objective maximised is `loss_fn(logits, y)` (away from the true label
+    `y`), or `-loss_fn(logits, target)` when a `target` is given (towards it).
+    With `keep_best`, each image returns its highest-objective iterate,
+    including the final one.
 
     Args:
         logits_fn: `x -> logits`.
         x0: clean images `(N, H, W, C)` in [0, 1].
-        y: int labels (or targets) `(N,)`.
+        y: int true labels `(N,)`.
         rule: a step rule (`L2Step`, `LinfStep`).
         steps: number of steps; a Python int unrolls, a tensor loops.
-        targeted, loss_fn, random_start, keep_best: see `pgd`.
+        target: optional int target classes `(N,)`: makes the attack targeted.
+        loss_fn, random_start, keep_best: see `pgd`.
         seed: 2-element int32 seed tensor for the random start.
 
     Returns:
         Adversarial images shaped like `x0`.
     """
-    sign = -1.0 if targeted else 1.0
-
-    def objective(x):
-        return sign * loss_fn(logits_fn(x), y)
+    if target is None:
+        def objective(x):
+            return loss_fn(logits_fn(x), y)
+    else:
+        def objective(x):
+            return -loss_fn(logits_fn(x), target)
 
     x = rule.random_start(x0, seed) if random_start else x0
     best_x, best_obj = x, ops.full((ops.shape(x0)[0],), -np.inf, "float32")
@@ -78,9 +83,9 @@ def _compiled_attack(model, norm, targeted, loss_fn, random_start):
     if key not in per_model:
         fn, _ = B.inference_fn(model)
 
-        def attack(state, x0, y, eps, step_size, steps, seed):
+        def attack(state, x0, y, target, eps, step_size, steps, seed):
             rule = make_step_rule(norm, eps, step_size)
-            return pgd_loop(lambda x: fn(state, x), x0, y, rule, steps=steps, targeted=targeted,
+            return pgd_loop(lambda x: fn(state, x), x0, y, rule, steps=steps, target=target if targeted else None,
                             loss_fn=loss_fn, random_start=random_start, keep_best=True, seed=seed)
 
         per_model[key] = B.compile_fn(attack)
@@ -93,24 +98,52 @@ def _resolve_loss(loss):
     return LOSSES[_checks.one_of("loss", loss, LOSSES)]
 
 
-def pgd(model, x, y, *, norm, eps, step_size, steps, targeted=False, random_start=True,
-        loss="ce", restarts=1, seed=0, num_classes=10):
+def legacy_targeted(function, y, target, targeted):
+    """The old `targeted=True` form (targets in `y`) as `target=y`, with a warning; `target` otherwise.
+
+    `y` is always the true label; a targeted attack names its `target=`. Calls
+    written for the old convention keep their meaning (the targets they passed
+    as `y` become `target`) and are told how to write it now.
+    """
+    if targeted is None:
+        return target
+    targeted = _checks.boolean("targeted", targeted)
+    if not targeted:
+        if target is not None:
+            raise ValueError("Expected `targeted` left out when `target` is given. Received: targeted=False")
+        return None
+    if target is not None:
+        raise ValueError("Expected `targeted` left out when `target` is given (the old `targeted=True` "
+                         "form put the targets in `y`). Received: targeted=True and a target")
+    warnings.warn(f"{function}(..., y=targets, targeted=True) is deprecated: `y` is always the true label. "
+                  f"Write {function}(model, x, y_true, target=targets, ...).", FutureWarning, stacklevel=3)
+    return y
+
+
+def pgd(model, x, y, *, norm, eps, step_size, steps, target=None, random_start=True,
+        loss="ce", restarts=1, seed=0, num_classes=10, targeted=None):
     """Projected gradient attack, keeping each image's best iterate over steps and restarts.
+
+    Untargeted, it maximises `loss(logits, y)` away from the true labels `y`;
+    with `target=` it minimises `loss(logits, target)` towards the target classes.
 
     Args:
         model: a Keras classifier returning logits, inputs in [0, 1].
         x: float images `(N, H, W, C)` in [0, 1].
-        y: int labels `(N,)`: the true labels, or the targets when `targeted`.
+        y: int true labels `(N,)` (always the true labels, also when targeted).
         norm: "l2" or "linf".
         eps: radius of the threat ball, >= 0.
         step_size: length of each step, >= 0.
         steps: number of steps, >= 0.
-        targeted: minimise the loss towards `y` instead of maximising it away from `y`.
+        target: optional target classes: one class id, or int `(N,)`. Given, the
+            attack is targeted: it pushes each image towards its target.
         random_start: start from a random point of the ball.
         loss: "ce", "margin", or a callable `(logits, y) -> (N,)` per-example loss.
         restarts: independent random starts; each image keeps its worst case.
         seed: integer seed of the random starts.
         num_classes: number of classes, for checking `y`.
+        targeted: deprecated: `targeted=True` with the targets in `y` still
+            works (with a `FutureWarning`); write `target=` instead.
 
     Returns:
         numpy float32 adversarial images, inside the `eps`-ball of `x` and [0, 1].
@@ -119,26 +152,30 @@ def pgd(model, x, y, *, norm, eps, step_size, steps, targeted=False, random_star
         >>> x_adv = pgd(model, x, y, norm="l2", eps=0.5, step_size=0.125, steps=20)
         >>> np.all(np.linalg.norm((x_adv - x).reshape(len(x), -1), axis=1) <= 0.5 + 1e-5)
         True
+        >>> x_cat = pgd(model, x, y, norm="l2", eps=2.0, step_size=0.25, steps=20, target=3)
     """
+    target = legacy_targeted("pgd", y, target, targeted)
     x = _checks.images("x", x, channels=None)
     num_classes = _checks.positive_int("num_classes", num_classes, minimum=2)
     y = _checks.labels("y", y, n=x.shape[0], num_classes=num_classes)
+    if target is not None:
+        target = _checks.targets("target", target, n=x.shape[0], num_classes=num_classes)
     norm = _checks.one_of("norm", norm, {"l2", "linf"})
     eps = _checks.non_negative("eps", eps)
     step_size = _checks.non_negative("step_size", step_size)
     steps = _checks.positive_int("steps", steps, minimum=0)
     restarts = _checks.positive_int("restarts", restarts)
     seed = _checks.positive_int("seed", seed, minimum=0)
-    targeted = _checks.boolean("targeted", targeted)
     random_start = _checks.boolean("random_start", random_start)
     loss_fn = _resolve_loss(loss)
     if eps == 0 or steps == 0 and not random_start:
         return x.copy()
-    attack = _compiled_attack(model, norm, targeted, loss_fn, random_start)
+    attack = _compiled_attack(model, norm, target is not None, loss_fn, random_start)
     _, state = B.inference_fn(model)
+    target = y if target is None else target
     best_x, best_obj = None, None
     for r in range(restarts):
-        x_adv, obj = attack(state, x, y, np.float32(eps), np.float32(step_size),
+        x_adv, obj = attack(state, x, y, target, np.float32(eps), np.float32(step_size),
                             np.int32(steps), np.array([seed, r], np.int32))
         x_adv, obj = np.array(x_adv), np.array(obj)
         if best_x is None:

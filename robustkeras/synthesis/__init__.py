@@ -1,4 +1,12 @@
-"""Image synthesis with one robust classifier: every task is `optimize` + an objective + constraints."""
+"""Image synthesis with one robust classifier: every task is `optimize` + an objective + constraints.
+
+Convention: every task takes the class it pushes towards as `target` (its
+third argument: `generate(model, target)`, `inpaint(model, images, target,
+mask)`, `super_resolve(model, lowres, target)`, `sketch_to_image(model,
+sketches, target)`, `translate(model, images, target)`) and returns a
+`SynthesisResult` whose `objective_values` are maximised. Images are floats in
+[0, 1]. See the README's "Conventions" section.
+"""
 
 from robustkeras.synthesis.generation import class_objective, generate
 from robustkeras.synthesis.inpaint import inpaint, inpaint_objective, make_mask
@@ -9,17 +17,8 @@ from robustkeras.synthesis.sketch import make_sketch, sketch_to_image, strokes_t
 from robustkeras.synthesis.super_resolution import bicubic, downsample, lowres_projection, super_resolve
 from robustkeras.synthesis.translation import PAIRS, translate
 
-TASKS = {
-    "generation": generate,
-    "inpainting": inpaint,
-    "super_resolution": super_resolve,
-    "sketch_to_image": sketch_to_image,
-    "translation": translate,
-    "manipulation": manipulate,
-}
-
 __all__ = [
-    "optimize", "SynthesisResult", "class_probability", "feature_model", "TASKS",
+    "optimize", "SynthesisResult", "class_probability", "feature_model",
     "generate", "class_objective", "sample_seeds", "compute_class_stats", "load_class_stats",
     "inpaint", "inpaint_objective", "make_mask",
     "super_resolve", "downsample", "bicubic", "lowres_projection",

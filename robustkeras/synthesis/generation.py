@@ -14,9 +14,9 @@ def class_objective(params, x, logits, features):
     return class_log_prob(logits, params["target"])
 
 
-def generate(model, classes, *, steps=60, step_size=1.0, radius=30.0, multiscale=False, mixture=False,
+def generate(model, target, *, steps=60, step_size=1.0, radius=30.0, multiscale=False, mixture=False,
              stats=None, seed=0):
-    """Generate one image per entry of `classes` with a robust classifier.
+    """Generate one image per entry of `target` with a robust classifier.
 
     Defaults (measured on the shipped fastnet, see README): 60 steps of L2 length 1
     inside a ball of radius 30 around the seed; more steps barely change the
@@ -24,7 +24,7 @@ def generate(model, classes, *, steps=60, step_size=1.0, radius=30.0, multiscale
 
     Args:
         model: robust classifier (logits, inputs in [0, 1]).
-        classes: int class ids `(N,)`.
+        target: int class ids `(N,)`: the class each image should show.
         steps, step_size, radius: the optimizer (L2, 32x32 pixel units).
         multiscale: coarse to fine: a quarter of the steps at 8x8, a quarter at
             16x16, the rest at 32x32 (radius and step scaled with resolution).
@@ -38,7 +38,7 @@ def generate(model, classes, *, steps=60, step_size=1.0, radius=30.0, multiscale
     Example:
         >>> images = generate(model, np.repeat(np.arange(10), 8)).images
     """
-    classes = _checks.labels("classes", np.atleast_1d(classes), n=len(np.atleast_1d(classes)), num_classes=10)
+    classes = _checks.labels("target", np.atleast_1d(target), n=len(np.atleast_1d(target)), num_classes=10)
     steps = _checks.positive_int("steps", steps, minimum=4 if multiscale else 1)
     params = {"target": classes}
     if not multiscale:
@@ -47,7 +47,7 @@ def generate(model, classes, *, steps=60, step_size=1.0, radius=30.0, multiscale
                           step_size=step_size, radius=radius)
     else:
         x = sample_seeds(classes, size=8, mixture=mixture, stats=stats, seed=seed)
-        first, losses = x, []
+        first, values = x, []
         for size, n in ((8, steps // 4), (16, steps // 4), (32, steps - 2 * (steps // 4))):
             if x.shape[1] != size:
                 x = np.asarray(ops.image.resize(x, (size, size), interpolation="bilinear"), np.float32)
@@ -55,7 +55,7 @@ def generate(model, classes, *, steps=60, step_size=1.0, radius=30.0, multiscale
             scale = size / 32
             part = optimize(model, x, objective=class_objective, params=params, steps=n,
                             step_size=step_size * scale, radius=radius * scale)
-            x, losses = part.images, losses + [part.losses]
-        result = SynthesisResult(x, np.concatenate(losses), first)
+            x, values = part.images, values + [part.objective_values]
+        result = SynthesisResult(x, np.concatenate(values), first)
     result.extras["target"] = classes
     return result

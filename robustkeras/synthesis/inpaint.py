@@ -47,7 +47,7 @@ def make_mask(kind, n, size=32, *, fraction=0.25, seed=0):
     return mask
 
 
-def inpaint(model, images, labels, mask, *, steps=60, step_size=2.0, weight=10.0, radius=np.inf, seed=0):
+def inpaint(model, images, target, mask, *, steps=60, step_size=2.0, weight=10.0, radius=np.inf):
     """Fill `mask` in `images` by maximising the true class, keeping the unmasked pixels.
 
     The hole starts grey; a strong L2 consistency term (`weight`) anchors the
@@ -56,11 +56,10 @@ def inpaint(model, images, labels, mask, *, steps=60, step_size=2.0, weight=10.0
     Args:
         model: robust classifier.
         images: float32 `(N, H, W, 3)` in [0, 1] (the masked pixels are ignored).
-        labels: int `(N,)`: the class each filled image should show.
+        target: int `(N,)`: the class each filled image should show (usually the true label).
         mask: `(N, H, W, 1)` or `(H, W, 1)`, 1 where pixels are missing.
         steps, step_size, radius: the optimizer.
         weight: weight of the consistency term outside the mask.
-        seed: unused (the start is deterministic), kept for a uniform task API.
 
     Returns:
         `SynthesisResult` (`extras`: `mask`, `target`).
@@ -69,12 +68,12 @@ def inpaint(model, images, labels, mask, *, steps=60, step_size=2.0, weight=10.0
         >>> filled = inpaint(model, x, y, make_mask("center", len(x))).images
     """
     images = _checks.images("images", images)
-    labels = _checks.labels("labels", labels, n=len(images), num_classes=10)
+    target = _checks.labels("target", target, n=len(images), num_classes=10)
     mask = _checks.mask("mask", mask, images.shape)
     weight = _checks.non_negative("weight", weight)
     start = images * (1 - mask) + 0.5 * mask
-    params = {"target": labels, "reference": images, "keep": 1.0 - mask, "weight": np.float32(weight)}
+    params = {"target": target, "reference": images, "keep": 1.0 - mask, "weight": np.float32(weight)}
     result = optimize(model, start, objective=inpaint_objective, params=params, steps=steps,
                       step_size=step_size, radius=radius)
-    result.extras.update(mask=np.ascontiguousarray(mask), target=labels)
+    result.extras.update(mask=np.ascontiguousarray(mask), target=target)
     return result

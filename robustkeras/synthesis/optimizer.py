@@ -13,6 +13,7 @@ projection) pair is compiled once and reused for any data of the same shape.
 """
 
 import dataclasses
+import warnings
 import weakref
 
 import keras
@@ -30,15 +31,23 @@ class SynthesisResult:
 
     Attributes:
         images: float32 `(N, H, W, C)` in [0, 1].
-        losses: float32 `(steps, N)`: the objective (higher is better) before each step.
+        objective_values: float32 `(steps, N)`: the objective, which the task
+            maximises (higher is better), at the start of each step.
         start: the start images.
         extras: task-specific arrays (targets, masks, baselines, ...).
     """
 
     images: np.ndarray
-    losses: np.ndarray
+    objective_values: np.ndarray
     start: np.ndarray
     extras: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def losses(self):
+        """Deprecated name of `objective_values` (the values are maximised, not losses)."""
+        warnings.warn("SynthesisResult.losses is deprecated: the values are maximised; use "
+                      "`objective_values`.", FutureWarning, stacklevel=2)
+        return self.objective_values
 
 
 _FEATURE_MODELS = weakref.WeakKeyDictionary()

@@ -63,13 +63,13 @@ def strokes_to_sketch(strokes, size=32, width=1):
     return canvas[None]
 
 
-def sketch_to_image(model, sketches, classes, *, steps=60, step_size=0.5, radius=8.0):
-    """Turn sketches into images of `classes` inside an L2 ball around the sketch.
+def sketch_to_image(model, sketches, target, *, steps=60, step_size=0.5, radius=8.0):
+    """Turn sketches into images of `target` classes inside an L2 ball around the sketch.
 
     Args:
         model: robust classifier.
         sketches: float32 `(N, 32, 32, 3)` in [0, 1].
-        classes: int `(N,)` target classes.
+        target: int `(N,)`: the class each image should show.
         steps, step_size, radius: the optimizer.
 
     Returns:
@@ -79,6 +79,6 @@ def sketch_to_image(model, sketches, classes, *, steps=60, step_size=0.5, radius
         >>> out = sketch_to_image(model, make_sketch(x), y).images
     """
     sketches = _checks.images("sketches", sketches)
-    classes = _checks.labels("classes", classes, n=len(sketches), num_classes=10)
+    target = _checks.labels("target", target, n=len(sketches), num_classes=10)
     # A sketch is just a very unusual source image: translation with a larger ball.
-    return translate(model, sketches, classes, steps=steps, step_size=step_size, radius=radius)
+    return translate(model, sketches, target, steps=steps, step_size=step_size, radius=radius)

@@ -36,7 +36,7 @@ def lowres_projection(params, x):
     return x + fix
 
 
-def super_resolve(model, lowres, labels, *, factor=4, steps=30, step_size=0.1, radius=1.0):
+def super_resolve(model, lowres, target, *, factor=4, steps=30, step_size=0.1, radius=1.0):
     """Upsample `lowres` by `factor`: bicubic, then steps towards the true class.
 
     The start is the bicubic image projected onto the images whose
@@ -47,7 +47,7 @@ def super_resolve(model, lowres, labels, *, factor=4, steps=30, step_size=0.1, r
     Args:
         model: robust classifier.
         lowres: float32 `(N, h, w, 3)` in [0, 1].
-        labels: int `(N,)` true classes.
+        target: int `(N,)`: the class the images should show (usually the true label).
         factor: upsampling factor (2 or 4 for 32x32 outputs).
         steps, step_size, radius: the optimizer.
 
@@ -58,12 +58,12 @@ def super_resolve(model, lowres, labels, *, factor=4, steps=30, step_size=0.1, r
         >>> sr = super_resolve(model, downsample(x, 4), y, factor=4).images
     """
     lowres = _checks.images("lowres", lowres)
-    labels = _checks.labels("labels", labels, n=len(lowres), num_classes=10)
+    target = _checks.labels("target", target, n=len(lowres), num_classes=10)
     baseline = bicubic(lowres, factor)
-    params = {"target": labels, "lowres": np.asarray(lowres, np.float32)}
+    params = {"target": target, "lowres": np.asarray(lowres, np.float32)}
     # Bicubic is not consistent with average pooling; start from its projection.
     start = np.clip(np.asarray(lowres_projection(params, baseline)), 0.0, 1.0).astype(np.float32)
     result = optimize(model, start, objective=class_objective, params=params, steps=steps,
                       step_size=step_size, radius=radius, project=lowres_projection)
-    result.extras.update(bicubic=baseline, target=labels)
+    result.extras.update(bicubic=baseline, target=target)
     return result

@@ -8,13 +8,13 @@ from robustkeras.synthesis.optimizer import optimize
 PAIRS = (("horse", "deer"), ("automobile", "truck"), ("cat", "dog"), ("airplane", "bird"), ("ship", "airplane"))
 
 
-def translate(model, images, target_classes, *, steps=60, step_size=0.5, radius=6.0):
-    """Translate `images` to `target_classes` (e.g. horse -> deer) within an L2 `radius`.
+def translate(model, images, target, *, steps=60, step_size=0.5, radius=6.0):
+    """Translate `images` to the `target` classes (e.g. horse -> deer) within an L2 `radius`.
 
     Args:
         model: robust classifier.
         images: float32 `(N, 32, 32, 3)` in [0, 1] (source images).
-        target_classes: int `(N,)`.
+        target: int `(N,)`: the class each image should show.
         steps, step_size, radius: the optimizer.
 
     Returns:
@@ -24,8 +24,8 @@ def translate(model, images, target_classes, *, steps=60, step_size=0.5, radius=
         >>> deer = translate(model, horses, np.full(len(horses), 4)).images
     """
     images = _checks.images("images", images)
-    target_classes = _checks.labels("target_classes", target_classes, n=len(images), num_classes=10)
-    result = optimize(model, images, objective=class_objective, params={"target": target_classes},
+    target = _checks.labels("target", target, n=len(images), num_classes=10)
+    result = optimize(model, images, objective=class_objective, params={"target": target},
                       steps=steps, step_size=step_size, radius=radius)
-    result.extras["target"] = target_classes
+    result.extras["target"] = target
     return result
