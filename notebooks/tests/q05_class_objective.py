@@ -24,5 +24,5 @@ def test_drives_optimize(class_objective):
     model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Dense(8, activation='relu')(keras.layers.Flatten()(inputs))))
     start = np.full((2, 32, 32, 3), 0.5, np.float32)
     result = optimize(model, start, objective=class_objective, params={'target': np.array([3, 8])}, steps=5, step_size=0.5, radius=2.0)
-    assert np.all(result.losses[-1] > result.losses[0]), 'optimize maximises your objective; the log-probability should rise over the steps. Use keras.ops, not numpy.'
+    assert np.all(result.objective_values[-1] > result.objective_values[0]), 'optimize maximises your objective; the log-probability should rise over the steps. Use keras.ops, not numpy.'
 
