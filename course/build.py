@@ -4,6 +4,7 @@
     python course/build.py 00 02           # some stages
     python course/build.py --no-run-tests  # skip executing the solutions (fast; same student files)
     python course/build.py --check         # fail if notebooks/ differs from a fresh build
+    python course/build.py --release       # refuse a REPOSITORY left at the placeholder
 
 For each `solutions/NN_topic.py` (jupytext percent, otter-assign format):
 jupytext -> .ipynb, a Colab badge and setup cell prepended, then `otter assign`,
@@ -40,9 +41,17 @@ SETUP_SOURCE = '''\
 import os, subprocess, sys
 if "google.colab" in str(get_ipython()):
     if not os.path.isdir("robustkeras"):
-        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "{branch}",
-                        "{url}", "robustkeras"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "./robustkeras[grading]"], check=True)
+        step = subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "{branch}",
+                               "{url}", "robustkeras"], capture_output=True, text=True)
+        if step.returncode:
+            raise RuntimeError("Could not download the course from {url} (branch {branch}):\\n"
+                               + step.stderr.strip() + "\\nCheck your internet connection; if the "
+                               "repository does not exist, ask your instructor for the right notebook "
+                               "link (instructors: set REPOSITORY in course/config.py and rebuild).") from None
+        step = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "./robustkeras[grading]"],
+                              capture_output=True, text=True)
+        if step.returncode:
+            raise RuntimeError("Could not install robustkeras:\\n" + step.stderr.strip()[-2000:]) from None
     if not os.path.isdir("tests"):
         subprocess.run(["cp", "-r", "robustkeras/notebooks/tests", "tests"], check=True)
 import otter
@@ -72,6 +81,48 @@ generate:
 
 QUESTION_NAME = re.compile(r"^\s*name:\s*(\S+)\s*$", re.M)
 
+# Characters that never belong in a master: a "\f" typed in a Python string where "\\f" was
+# meant turns "\frac" into a form feed and "rac" (it rendered so in stage 03).
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$", re.S)
+# MathJax (what Jupyter and Colab render) knows these; matplotlib's mathtext, used here as an
+# offline parser, spells them differently or has no sizing commands: translate before parsing.
+MATHJAX_ALIASES = [(re.compile(r"\\(?:big|Big|bigg|Bigg)[lr]?(?![a-zA-Z])"), ""),
+                   (re.compile(r"\\le(?![a-zA-Z])"), r"\\leq"), (re.compile(r"\\ge(?![a-zA-Z])"), r"\\geq"),
+                   (re.compile(r"\\ne(?![a-zA-Z])"), r"\\neq"), (re.compile(r"\\[lr]Vert(?![a-zA-Z])"), r"\\|"),
+                   (re.compile(r"\\tfrac(?![a-zA-Z])"), r"\\frac")]
+
+
+def check_master_text(master):
+    """Fail on control characters in a master and on LaTeX in its markdown that does not parse.
+
+    Returns:
+        A list of problems, `path:line: message` (empty when clean).
+    """
+    problems = []
+    text = Path(master).read_text(encoding="utf-8")
+    for number, line in enumerate(text.split("\n"), 1):
+        for match in CONTROL_CHARS.finditer(line):
+            problems.append(f"{master}:{number}: control character {match.group()!r} (a \\f, \\b, \\v or \\x.. "
+                            f"escape in a normal string? use a raw string or \\\\)")
+    from matplotlib.mathtext import MathTextParser
+
+    parser = MathTextParser("path")
+    for cell in jupytext.reads(text, fmt="py:percent").cells:
+        if cell.cell_type != "markdown":
+            continue
+        prose = re.sub(r"`[^`]*`", "", cell.source)  # code spans may hold dollar signs
+        for span in MATH_SPAN.finditer(prose):
+            tex = span.group(1) if span.group(1) is not None else span.group(2)
+            for pattern, replacement in MATHJAX_ALIASES:
+                tex = pattern.sub(replacement, tex)
+            try:
+                parser.parse(f"${tex}$")
+            except Exception as error:  # pyparsing's ParseException family
+                detail = str(error).strip().splitlines()[-1]
+                problems.append(f"{master}: LaTeX does not parse: ${span.group(0).strip('$')}$: {detail}")
+    return problems
+
 
 def stem_of(path):
     return Path(path).stem
@@ -91,6 +142,9 @@ def select(stages):
 
 def master_notebook(master):
     """Read a master with jupytext, check it, prepend the badge and the setup cell."""
+    problems = check_master_text(master)
+    if problems:
+        raise SystemExit("\n".join(problems))
     nb = jupytext.read(master)
     if "kernelspec" not in nb.metadata:
         raise SystemExit(f"{master}: the jupytext header needs a kernelspec (`jupytext --set-kernel python3`)")
@@ -189,7 +243,7 @@ def build_stage(master, *, notebooks_dir, dist_dir, run_tests=True, verbose=Fals
         dist_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(zips[-1], dist_dir / f"{stem}-autograder.zip")
         if hidden_tests:
-            from course.grade import with_hidden_tests
+            from course.otter_run import with_hidden_tests
 
             merged = with_hidden_tests(zips[-1], hidden_tests, stem, Path(tmp) / "merged.zip")
             shutil.copy(merged, dist_dir / f"{stem}-autograder.zip")
@@ -212,6 +266,20 @@ def diff_trees(a, b):
     return out
 
 
+def check_release_repository():
+    """Refuse a release whose Colab badges and setup cells point at the placeholder repository."""
+    repository = config.REPOSITORY
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+", repository or ""):
+        raise SystemExit(f"Expected `REPOSITORY` in course/config.py to be a GitHub 'owner/name'. "
+                         f"Received: REPOSITORY={repository!r}")
+    if repository == config.PLACEHOLDER_REPOSITORY:
+        raise SystemExit(f"course/config.py: REPOSITORY is still the placeholder {repository!r}, which "
+                         f"nobody chose and may not exist. Set it to the GitHub 'owner/name' students "
+                         f"should install from, then run `python course/build.py --release` again.")
+    print(f"release: Colab badges, setup cells and the Gradescope requirements point to "
+          f"{config.repo_url()} (branch {config.BRANCH})", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("stages", nargs="*", help="stage prefixes, e.g. 00 03 (default: all)")
@@ -222,9 +290,13 @@ def main(argv=None):
     parser.add_argument("--dist-dir", type=Path, default=config.DIST)
     parser.add_argument("--hidden-tests", type=Path, default=None,
                         help="folder of extra instructor tests qNN_*.py to add to the autograder zips")
+    parser.add_argument("--release", action="store_true",
+                        help="refuse a REPOSITORY left at the placeholder; say where badges and setup cells point")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     masters = select(args.stages)
+    if args.release:
+        check_release_repository()
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
             fresh = Path(tmp) / "notebooks"

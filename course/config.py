@@ -7,8 +7,12 @@ here, run `python course/build.py`, and commit `notebooks/`.
 
 from pathlib import Path
 
-# GitHub "owner/name" of the robustkeras repository and the branch the notebooks track.
-REPOSITORY = "robustkeras/robustkeras"
+# GitHub "owner/name" of the robustkeras repository and the branch the notebooks track:
+# the one place to set them. The Colab badges, the notebooks' setup cells and the
+# Gradescope requirements all point here. `PLACEHOLDER_REPOSITORY` is the default nobody
+# chose (it may not exist): local and offline builds accept it, `build.py --release` refuses it.
+PLACEHOLDER_REPOSITORY = "robustkeras/robustkeras"
+REPOSITORY = PLACEHOLDER_REPOSITORY
 BRANCH = "main"
 
 ROOT = Path(__file__).resolve().parent.parent
