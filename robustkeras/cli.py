@@ -12,8 +12,18 @@ def _train(args):
           weight_decay=args.weight_decay, norm=args.norm, eps=args.eps, steps=args.steps,
           step_size=args.step_size, holdout=args.holdout, eval_every=args.eval_every, seed=args.seed,
           data_path=args.data, limit=args.limit, resume=not args.no_resume, deterministic=args.deterministic,
-          verbose=1 if sys.stdout.isatty() else 2, stop_after=args.stop_after)
+          verbose=1 if sys.stdout.isatty() else 2, stop_after=args.stop_after, devices=_devices(args.devices))
     return 0
+
+
+def _devices(text):
+    """`--devices`: None (one device), "all", or a count."""
+    if text is None or text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"Expected `devices` to be 'all' or a positive integer. Received: devices={text!r}") from None
 
 
 def _eval(args):
@@ -90,6 +100,9 @@ def build_parser():
     train.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
     train.add_argument("--deterministic", action="store_true")
     train.add_argument("--stop-after", type=int, default=None, help="stop after N epochs, as if interrupted")
+    train.add_argument("--devices", default=None,
+                       help="data-parallel over N devices or 'all' (--batch-size is the global batch); "
+                            "default one device")
     train.set_defaults(func=_train)
 
     ev = sub.add_parser("eval", help="clean and robust accuracy of a pretrained model on the test set")

@@ -85,3 +85,105 @@ def test_jax_train_step_matches_tensorflow(tiny_model, sample, tmp_path):
         assert result["backend"] == backend
         losses[backend] = result["loss"]
     assert losses["jax"] == pytest.approx(losses["tensorflow"], rel=1e-3)
+
+
+# Any classifier, both backends --------------------------------------------------------------
+_MODELS = textwrap.dedent("""
+    import json, keras, numpy as np
+    from robustkeras.training import AdversarialTrainer
+
+    def gray100():  # 100 classes, 48x48 grayscale
+        i = keras.Input((48, 48, 1))
+        h = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(i)
+        h = keras.layers.BatchNormalization()(h)
+        return keras.Model(i, keras.layers.Dense(100)(keras.layers.GlobalAveragePooling2D()(h)))
+
+    def mobilenet():
+        return keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3), classes=10,
+                                              classifier_activation=None)
+
+    def sequential():
+        return keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(8, 3, activation="relu"),
+                                 keras.layers.MaxPooling2D(4), keras.layers.Flatten(), keras.layers.Dense(10)])
+
+    results = {}
+    for name, build, shape, classes in [("gray100", gray100, (48, 48, 1), 100),
+                                        ("mobilenet", mobilenet, (32, 32, 3), 10),
+                                        ("sequential", sequential, (32, 32, 3), 10)]:
+        keras.utils.set_random_seed(0)
+        rng = np.random.default_rng(0)
+        x = rng.uniform(0, 1, (16,) + shape).astype("float32")
+        y = rng.integers(0, classes, 16).astype("int32")
+        model = build()
+        before = [np.array(w) for w in model.trainable_weights]
+        trainer = AdversarialTrainer(model, norm="l2", eps=0.25, steps=1)
+        trainer.compile(optimizer=keras.optimizers.Adam(1e-2))
+        loss = trainer.fit(x, y, batch_size=16, epochs=8, verbose=0).history["loss"]
+        changed = np.mean([not np.allclose(b, np.array(a)) for b, a in zip(before, model.trainable_weights)])
+        results[name] = {"first": loss[0], "last": loss[-1], "changed": float(changed)}
+    print(json.dumps({"backend": keras.backend.backend(), **results}))
+""")
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_short_fit_on_any_classifier(backend, tmp_path):
+    """100-class 48x48 grayscale, keras.applications.MobileNetV2 and a Sequential CNN train on both backends."""
+    if backend == "jax":
+        pytest.importorskip("jax", reason="JAX not installed (pip install -e '.[jax]')")
+    script = tmp_path / "models.py"
+    script.write_text(_MODELS)
+    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result.pop("backend") == backend
+    for name, r in result.items():
+        assert r["changed"] > 0.9, (name, r)  # (MobileNetV2's BN betas before a ReLU6 may stay put)
+        assert r["last"] < 0.8 * r["first"], (name, r)
+
+
+# The run's settings, temp files, bad outputs and seeds --------------------------------------------
+def _fake_cifar(folder, n=40):
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    for name, count in [(f"data_batch_{i}.bin", n) for i in range(1, 6)] + [("test_batch.bin", 10)]:
+        labels = rng.integers(0, 10, count, dtype=np.uint8)
+        images = rng.integers(0, 256, (count, 3072), dtype=np.uint8)
+        np.concatenate([labels[:, None], images], 1).tofile(folder / name)
+
+
+def test_resume_with_other_settings_is_refused_and_temp_files_are_cleaned(tmp_path):
+    from robustkeras.training import train
+
+    _fake_cifar(tmp_path / "data" / "cifar-10-batches-bin")
+    common = dict(arch="fastnet_small", out_dir=tmp_path / "run", epochs=2, batch_size=32, holdout=0,
+                  data_path=tmp_path / "data", limit=64, verbose=0)
+    train(**common, stop_after=1)
+    state = json.loads((tmp_path / "run" / "checkpoint" / "state.json").read_text())
+    assert state["settings"]["eps"] == 0.5 and state["settings"]["arch"] == "fastnet_small"
+    junk = [tmp_path / "run" / "checkpoint" / ".model-2-x1y2.weights.h5", tmp_path / "run" / ".log-abc.jsonl"]
+    for path in junk:
+        path.write_bytes(b"half")
+    with pytest.raises(ValueError, match=r"eps: 0\.5 -> 0\.25.*--no-resume"):
+        train(**{**common, "eps": 0.25})
+    assert not any(p.exists() for p in junk)
+    with pytest.raises(ValueError, match=r"lr.*--no-resume"):
+        train(**{**common, "lr": 0.1})
+
+
+def test_unwritable_out_fails_before_training(tmp_path):
+    from robustkeras.training import train
+
+    (tmp_path / "file").write_text("not a folder")
+    # The data path does not exist either: the output is checked first, in no time.
+    with pytest.raises(ValueError, match="`out_dir`"):
+        train("fastnet_small", out_dir=tmp_path / "file" / "run", data_path=tmp_path / "nothing")
+
+
+def test_huge_seed_is_a_clear_error(tiny_model, tmp_path):
+    from robustkeras.training import train
+
+    with pytest.raises(ValueError, match=r"`seed`.*2\*\*31"):
+        AdversarialTrainer(tiny_model, seed=2**40)
+    with pytest.raises(ValueError, match=r"`seed`.*2\*\*31"):
+        train("fastnet_small", out_dir=tmp_path / "run", seed=2**40)
