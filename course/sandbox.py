@@ -117,8 +117,8 @@ def command(cmd, *, slot, ro_binds=(), env=None, limits=Limits(), chdir=HOME):
     """The `bwrap` command line that runs `cmd` sandboxed, and the file descriptors it needs.
 
     Args:
-        cmd: the command, with paths as seen inside the sandbox (`python` is the grader's
-            interpreter, at the same path inside).
+        cmd: the command, with paths as seen inside the sandbox (`python_inside()` is the
+            grader's interpreter there).
         slot: which uid to use (root mode): one per concurrently running sandbox.
         ro_binds: `(host_path, sandbox_path)` pairs mounted read-only.
         env: the sandbox's whole environment (PATH, HOME and TMPDIR are set here).
@@ -128,7 +128,6 @@ def command(cmd, *, slot, ro_binds=(), env=None, limits=Limits(), chdir=HOME):
     Returns:
         `(argv, pass_fds)`: give both to `run`.
     """
-    python = _sandbox_python()
     args = ["bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox"]
     root = os.geteuid() == 0
@@ -148,9 +147,12 @@ def command(cmd, *, slot, ro_binds=(), env=None, limits=Limits(), chdir=HOME):
     binds = [(sys.base_prefix, sys.base_prefix)]
     if sys.prefix != sys.base_prefix:
         binds.append((sys.prefix, VENV))
+    made = set()
     for host, inside in [*binds, *ro_binds]:
         for parent in reversed(Path(inside).parents[:-1]):  # readable parents (the host's may be 0700)
-            args += ["--perms", "0755", "--dir", str(parent)]
+            if parent not in made:
+                made.add(parent)
+                args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", str(host), str(inside)]
     args += ["--proc", "/proc", "--dev", "/dev"]
     for path, size in ((HOME, limits.home_mb), ("/tmp", limits.tmp_mb), ("/dev/shm", limits.shm_mb)):
@@ -164,16 +166,12 @@ def command(cmd, *, slot, ro_binds=(), env=None, limits=Limits(), chdir=HOME):
     args += ["--seccomp", str(seccomp)]
     nproc = limits.processes + (0 if root else _processes_of(os.getuid()))
     caps = ",".join(map(str, (nproc, limits.file_mb * 2**20, limits.cpu_s, 0)))
-    args += ["--", python, "-I", "-S", "-c", _LAUNCHER, str(sandbox_uid(slot)), caps, *cmd]
+    args += ["--", python_inside(), "-I", "-S", "-c", _LAUNCHER, str(sandbox_uid(slot)), caps, *cmd]
     return args, (seccomp,)
 
 
 def python_inside():
-    """The grader's interpreter, as seen inside the sandbox (the venv is moved to /opt/venv)."""
-    return _sandbox_python()
-
-
-def _sandbox_python():
+    """The grader's interpreter, as seen inside the sandbox (a virtual environment is at /opt/venv)."""
     if sys.prefix != sys.base_prefix:
         return f"{VENV}/bin/python"
     return sys.executable

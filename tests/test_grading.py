@@ -416,7 +416,7 @@ def test_a_question_that_kills_or_hangs_costs_that_question_only(stage00, tmp_pa
               "import os\ndef class_counts(labels, num_classes=10):\n    os._exit(3)\n")
     out = tmp_path / "out"
     _grade([str(ROOT / "course" / "grade.py"), str(subs), "--out", str(out), "--jobs", "1",
-            "--question-time-limit", "40"])
+            "--question-time-limit", "60"])
     rows, totals = _totals(out)
     points = {r["exercise"]: float(r["points"]) for r in rows}
     assert points["q00_to_unit_range"] == 0 and points["q00_class_counts"] == 0, rows
@@ -468,3 +468,14 @@ def test_readme_command_with_a_relative_path(stage00, tmp_path):
     assert totals["alice"] == pytest.approx(sum(c.points for c in stage_checks(STAGE))), rows
     assert totals["bob"] == 0
     assert json.loads((project / "submissions" / "grades.json").read_text())["seed"] >= 0
+
+
+@needs_sandbox
+def test_grading_speed_benchmark_runs():
+    """benchmarks/grading_speed.py end to end on one notebook (its figures come from full runs)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "grading_speed.py"), "--stages", "00",
+                           "--copies", "1"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    table = [line for line in proc.stdout.splitlines() if line.startswith(f"| {STAGE} |")]
+    assert len(table) == 1 and "not full marks" not in table[0], proc.stdout
+    assert "ratio grade.py / otter run:" in proc.stdout
