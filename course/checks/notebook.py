@@ -152,25 +152,36 @@ def resolve(dotted):
     Raises:
         LookupError: if the name does not exist (a library rename: update the Check).
     """
+    path = _path(dotted)
+    parts = str(dotted).split(".")
+    if len(path) < len(parts):
+        where = ".".join(parts[:len(path)]) or "(nothing)"
+        raise LookupError(f"{dotted!r} does not exist: nothing named {parts[len(path)]!r} in {where}")
+    owner = path[-2] if len(path) > 1 else None
+    return owner, parts[-1], path[-1]
+
+
+def _path(dotted):
+    """The objects a dotted name walks through, as far as they exist. Where `pkg.mod` is both a
+    function `pkg` re-exports and a submodule, the submodule is taken when the name goes on."""
     parts = str(dotted).split(".")
     try:
         obj = importlib.import_module(parts[0])
-    except ImportError as err:
-        raise LookupError(f"Cannot import {parts[0]!r} for {dotted!r}: {err}") from None
-    owner, attribute = None, parts[0]
+    except Exception:
+        return []
+    path = [obj]
     for i in range(1, len(parts)):
         part, last = parts[i], i == len(parts) - 1
         value = getattr(obj, part, _MISSING)
         if value is _MISSING or (not last and not _has(value, parts[i + 1])):
-            # `pkg.mod` may be the function `pkg` re-exports under its module's name
             module = _import(".".join(parts[:i + 1]))
             if module is not None:
-                owner, attribute, obj = obj, part, module
-                continue
+                value = module
         if value is _MISSING:
-            raise LookupError(f"{dotted!r} does not exist: no attribute {part!r} in {'.'.join(parts[:i])}")
-        owner, attribute, obj = obj, part, value
-    return owner, attribute, obj
+            return path
+        obj = value
+        path.append(obj)
+    return path
 
 
 _MISSING = object()
@@ -226,8 +237,8 @@ def patch_forbidden(forbidden):
     Raises:
         LookupError: if a name does not exist.
     """
-    for name in forbidden:
-        owner, attribute, obj = resolve(name)
+    targets = [(name, *resolve(name)) for name in forbidden]   # all found before any is patched
+    for name, owner, attribute, obj in targets:
         stub = _stub(name)
         root = name.split(".")[0]
         if root in SCAN_ROOTS:
@@ -412,34 +423,23 @@ class _Reach:
         self._cache = {}
 
     def hits(self, dotted):
-        """Forbidden names that `dotted` (or a prefix of it) is."""
-        parts = dotted.split(".")
-        if parts[0] not in self.roots:
+        """Forbidden names that `dotted`, or an object on its way, is."""
+        if dotted.split(".")[0] not in self.roots:
             return []
-        found = []
-        for i in range(len(parts), 0, -1):
-            obj = self._object(".".join(parts[:i]))
-            if obj is _MISSING:
-                continue
-            for name, _, target in self.targets:
-                if obj is target and name not in found:
-                    found.append(name)
-        return found
+        if dotted not in self._cache:
+            self._cache[dotted] = _path(dotted)
+        path = self._cache[dotted]
+        return [name for name, _, target in self.targets if any(obj is target for obj in path)]
 
     def inherited(self, dotted):
-        """Forbidden methods a class named `dotted` inherits."""
-        obj = self._object(dotted) if dotted.split(".")[0] in self.roots else _MISSING
+        """Forbidden names a class named `dotted` is or inherits (a method of a base class)."""
+        if dotted.split(".")[0] not in self.roots:
+            return []
+        path = _path(dotted)
+        obj = path[-1] if len(path) == len(dotted.split(".")) else None
         if not inspect.isclass(obj):
             return []
         return [name for name, owner, _ in self.targets if inspect.isclass(owner) and issubclass(obj, owner)]
-
-    def _object(self, dotted):
-        if dotted not in self._cache:
-            try:
-                self._cache[dotted] = resolve(dotted)[2]
-            except Exception:
-                self._cache[dotted] = _MISSING
-        return self._cache[dotted]
 
 
 def own_work_violations(source, names, forbidden):
@@ -506,13 +506,12 @@ def _walk_def(item, final, reach, found, seen):
     else:
         _function_parts(node, item.env, final, todo)
     for tree, env, stores, imports in todo:
-        for sub in ast.walk(tree):
-            if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Load):
-                target = sub
-            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
-                target = sub
-            else:
+        nodes = list(ast.walk(tree))
+        inner = {id(sub.value) for sub in nodes if isinstance(sub, ast.Attribute)}  # judge whole chains only
+        for sub in nodes:
+            if id(sub) in inner or not isinstance(sub, (ast.Attribute, ast.Name)) or not isinstance(sub.ctx, ast.Load):
                 continue
+            target = sub
             bound = _dotted(target, env, stores, imports)
             if isinstance(bound, str):
                 for hit in reach.hits(bound):
