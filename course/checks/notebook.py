@@ -30,6 +30,7 @@ import importlib
 import inspect
 import json
 import os
+import pkgutil
 import sys
 from pathlib import Path
 
@@ -238,6 +239,8 @@ def patch_forbidden(forbidden):
         LookupError: if a name does not exist.
     """
     targets = [(name, *resolve(name)) for name in forbidden]   # all found before any is patched
+    for root in {name.split(".")[0] for name in forbidden} & set(SCAN_ROOTS):
+        _import_all(root)   # every re-export exists now, so it is patched (and restored) too
     for name, owner, attribute, obj in targets:
         stub = _stub(name)
         root = name.split(".")[0]
@@ -250,6 +253,13 @@ def patch_forbidden(forbidden):
                         _set(module, key, stub)
         if getattr(owner, attribute, None) is not stub:
             _set(owner, attribute, stub)
+
+
+def _import_all(root):
+    package = sys.modules.get(root) or _import(root)
+    for info in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=root + "."):
+        if info.name not in sys.modules:
+            _import(info.name)
 
 
 def restore():

@@ -1,0 +1,342 @@
+"""The course's hidden checks (course/checks/), in-process and without a sandbox.
+
+For every stage: the master's answers get full marks on every question and the student version
+(the stub notebook) gets zero; plausible wrong answers lose marks; the own-work AST check, the
+definition loader, the output schema and every forbidden name are checked on their own.
+The grader's sandbox and the hostile-notebook suite are tested in tests/test_grading.py.
+"""
+
+import functools
+import importlib
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from course import config  # noqa: E402
+from course.checks import Check, probe_module, stage_checks, validate_outputs  # noqa: E402
+from course.checks.notebook import (  # noqa: E402
+    ReferenceUsed, definition_statements, load_definitions, own_work_violations, resolve, restore)
+
+STAGES = [path.stem for path in config.stages()]
+SEED = 20260517
+
+
+def master(stage):
+    return config.SOLUTIONS / f"{stage}.py"
+
+
+def stub(stage):
+    return config.NOTEBOOKS / f"{stage}.ipynb"
+
+
+def stage_forbidden(stage):
+    return tuple(sorted({name for check in stage_checks(stage) for name in check.forbidden}))
+
+
+def grade(stage, source, seed=SEED, only=None):
+    """What the grader does, in one process: load (with the stage's forbidden names patched),
+    probe, restore the library, validate, judge. question -> (fraction, message)."""
+    checks = [c for c in stage_checks(stage) if only is None or c.question in only]
+    probes = importlib.import_module(probe_module(stage))
+    outputs = {}
+    try:
+        ns = load_definitions(source, forbidden=stage_forbidden(stage))
+        for check in checks:
+            try:
+                outputs[check.question] = validate_outputs(getattr(probes, check.probe)(ns, seed))
+            except Exception as err:  # the runner writes <question>.error: zero
+                outputs[check.question] = err
+    finally:
+        restore()
+    result = {}
+    for check in checks:
+        out = outputs[check.question]
+        result[check.question] = (0.0, f"{type(out).__name__}: {out}") if isinstance(out, Exception) else check.verdict(out, seed)
+    return result
+
+
+@functools.lru_cache(maxsize=None)
+def graded_master(stage):
+    return grade(stage, master(stage))
+
+
+def master_questions(stage):
+    """(name, points) of each autograded question, in the master's order."""
+    text = master(stage).read_text(encoding="utf-8")
+    return [(name, float(points)) for name, points in
+            re.findall(r"# # BEGIN QUESTION\n# name: (\w+)\n# points: ([0-9.]+)", text)]
+
+
+# --------------------------------------------------------------------------- every stage
+def test_every_autograded_question_has_a_check_with_the_masters_points():
+    total = 0
+    for stage in STAGES:
+        checks = stage_checks(stage)
+        assert [(c.question, float(c.points)) for c in checks] == master_questions(stage), stage
+        for check in checks:
+            assert isinstance(check, Check) and check.names and callable(check.verdict)
+            assert callable(getattr(importlib.import_module(probe_module(stage)), check.probe))
+        total += len(checks)
+    assert total == 34
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_master_gets_full_marks(stage):
+    for question, (fraction, message) in graded_master(stage).items():
+        assert fraction == 1.0, f"{question}: {message}"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stub_notebook_gets_zero(stage):
+    for question, (fraction, message) in grade(stage, stub(stage)).items():
+        assert fraction == 0.0, f"{question}: {fraction} ({message})"
+        assert message
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_master_is_its_own_work(stage):
+    for check in stage_checks(stage):
+        assert own_work_violations(master(stage), check.names, check.forbidden) == [], check.question
+
+
+def test_every_forbidden_name_exists():
+    """A library rename must break this test, not silently the check."""
+    for stage in STAGES:
+        for check in stage_checks(stage):
+            for name in check.forbidden:
+                owner, attribute, obj = resolve(name)
+                assert callable(obj) and getattr(owner, attribute) is obj, f"{check.question}: {name}"
+
+
+# --------------------------------------------------------------------------- wrong answers lose marks
+def with_override(stage, code):
+    """The master with some answers redefined after it (a later definition wins)."""
+    return master(stage).read_text(encoding="utf-8") + "\n\n# %%\n" + code
+
+
+def test_linf_step_without_sign_loses_the_step_marks():
+    wrong = with_override("02_adversarial_examples", '''
+def pgd_step(x, grad, step_size, norm):
+    if norm == "linf":
+        return x + step_size * grad
+    norms = np.sqrt(np.sum(grad ** 2, axis=(1, 2, 3), keepdims=True))
+    return x + step_size * grad / (norms + 1e-12)
+''')
+    fraction, message = grade("02_adversarial_examples", wrong, only={"q02_pgd"})["q02_pgd"]
+    assert fraction < 1.0 and "sign" in message
+
+
+def test_l2_projection_that_clips_each_pixel_loses_the_l2_half():
+    wrong = with_override("02_adversarial_examples", '''
+def project_l2(x, x0, eps):
+    return np.clip(x0 + np.clip(x - x0, -eps, eps), 0.0, 1.0)
+''')
+    fraction, message = grade("02_adversarial_examples", wrong, only={"q02_projections"})["q02_projections"]
+    assert fraction == 0.5 and "per image" in message
+
+
+def test_hard_coded_fgsm_literal_scores_nothing():
+    # the literal a student would paste: the right answer for another seed's inputs
+    other = grade_outputs("02_adversarial_examples", master("02_adversarial_examples"), "q02_fgsm", seed=1)["adv"]
+    literal = with_override("02_adversarial_examples", f'''
+def fgsm(model, x, y, eps):
+    return np.array({other.tolist()!r}, np.float32)
+''')
+    assert grade("02_adversarial_examples", literal, seed=1, only={"q02_fgsm"})["q02_fgsm"][0] == 1.0
+    assert grade("02_adversarial_examples", literal, seed=2, only={"q02_fgsm"})["q02_fgsm"][0] == 0.0
+
+
+def grade_outputs(stage, source, question, seed):
+    probes = importlib.import_module(probe_module(stage))
+    try:
+        return getattr(probes, f"probe_{question}")(load_definitions(source), seed)
+    finally:
+        restore()
+
+
+def test_mean_instead_of_summed_gradient_is_named():
+    wrong = with_override("02_adversarial_examples", '''
+def input_gradient(model, x, y):
+    x = tf.convert_to_tensor(x, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x, training=False), from_logits=True))
+    return tape.gradient(loss, x).numpy()
+''')
+    fraction, message = grade("02_adversarial_examples", wrong, only={"q02_input_gradient"})["q02_input_gradient"]
+    assert fraction == 0.0 and "summed" in message
+
+
+def test_standard_training_step_loses_the_weight_marks():
+    wrong = with_override("03_adversarial_training", '''
+class PGDTrainer(keras.Model):
+    def __init__(self, classifier, *, eps, steps, **kwargs):
+        super().__init__(**kwargs)
+        self.classifier, self.eps, self.steps = classifier, eps, steps
+
+    def call(self, x, training=False):
+        return self.classifier(x, training=training)
+
+    def train_step(self, data):
+        x, y = data
+        with tf.GradientTape() as tape:
+            logits = self(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=logits)
+        self.optimizer.apply(tape.gradient(loss, self.trainable_variables), self.trainable_variables)
+        for metric in self.metrics:
+            metric.update_state(loss) if metric.name == "loss" else metric.update_state(y, logits)
+        return {m.name: m.result() for m in self.metrics}
+''')
+    fraction, message = grade("03_adversarial_training", wrong, only={"q03_train_step"})["q03_train_step"]
+    assert fraction == 0.25 and "standard training" in message
+
+
+def test_numpy_class_objective_loses_the_compiled_part():
+    wrong = with_override("05_generation", '''
+def class_objective(params, x, logits, features):
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(1, keepdims=True))
+    return log_p[np.arange(len(z)), np.asarray(params["target"])]
+''')
+    fraction, message = grade("05_generation", wrong, only={"q05_class_objective"})["q05_class_objective"]
+    assert fraction == pytest.approx(2 / 3) and "keras.ops" in message
+
+
+def test_inpainting_from_the_original_images_fails():
+    wrong = with_override("06_inpainting", '''
+def inpaint_images(model, images, labels, mask, *, steps, step_size=0.5, weight=10.0):
+    params = {"target": labels, "reference": images, "keep": 1.0 - mask, "weight": np.float32(weight)}
+    return optimize(model, images, objective=inpaint_objective, params=params, steps=steps, step_size=step_size).images
+''')
+    fraction, message = grade("06_inpainting", wrong, only={"q06_inpaint"})["q06_inpaint"]
+    assert fraction == 0.0 and "grey" in message
+
+
+def test_reference_implementation_scores_nothing_at_run_time():
+    """Reached through getattr, past the AST: the patched stub raises inside the probe."""
+    cheat = with_override("02_adversarial_examples", '''
+def fgsm(model, x, y, eps):
+    import importlib
+    return getattr(importlib.import_module("robustkeras.attacks"), "fg" + "sm")(model, x, y, eps=eps)
+''')
+    check = {c.question: c for c in stage_checks("02_adversarial_examples")}["q02_fgsm"]
+    assert own_work_violations(cheat, check.names, check.forbidden) == []   # the AST cannot see it
+    fraction, message = grade("02_adversarial_examples", cheat, only={"q02_fgsm"})["q02_fgsm"]
+    assert fraction == 0.0 and "reference implementation used" in message
+
+
+# --------------------------------------------------------------------------- own work (AST)
+PGD = ("robustkeras.attacks.pgd",)
+ROUTES = {
+    "direct call": "import robustkeras\ndef answer(m, x, y):\n    return robustkeras.attacks.pgd(m, x, y)\n",
+    "module alias": "import robustkeras.attacks as A\ndef answer(m, x, y):\n    return A.pgd(m, x, y)\n",
+    "name alias": "from robustkeras import attacks\np = attacks.pgd\ndef answer(m, x, y):\n    return p(m, x, y)\n",
+    "import as": "from robustkeras.attacks import pgd as p\ndef answer(m, x, y):\n    return p(m, x, y)\n",
+    "defining module": "from robustkeras.attacks.pgd import pgd as p\ndef answer(m, x, y):\n    return p(m, x, y)\n",
+    "default argument": "from robustkeras.attacks import pgd\ndef answer(m, x, y, f=pgd):\n    return f(m, x, y)\n"
+                        "def pgd(m, x, y):\n    return x\n",
+    "decorator": "from robustkeras.attacks import pgd\ndef wrap(f):\n    return pgd\n@wrap\ndef answer(m, x, y):\n"
+                 "    return x\n",
+    "helper function": "import robustkeras\ndef helper():\n    return robustkeras.attacks.pgd\n"
+                       "def answer(m, x, y):\n    return helper()(m, x, y)\n",
+    "local import": "def answer(m, x, y):\n    from robustkeras.attacks import pgd\n    return pgd(m, x, y)\n",
+    "class body": "from robustkeras.attacks import pgd\nclass Answer:\n    attack = pgd\n",
+}
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES))
+def test_own_work_catches(route):
+    names = ("Answer",) if route == "class body" else ("answer",)
+    found = own_work_violations(ROUTES[route], names, PGD)
+    assert len(found) == 1 and "robustkeras.attacks.pgd" in found[0]
+
+
+def test_own_work_catches_an_inherited_method():
+    source = "from robustkeras.attacks import steps\nclass Rule(steps.L2Step):\n    pass\n"
+    assert own_work_violations(source, ("Rule",), ("robustkeras.attacks.steps.L2Step.project",))
+
+
+def test_own_work_allows_own_code_and_other_library_names():
+    source = ("import numpy as np\nfrom robustkeras.attacks import pgd\n"
+              "def pgd(m, x, y):\n    return x\n"                        # shadows the import
+              "def answer(m, x, y, pgd=None):\n    return pgd\n"         # a parameter, not the library
+              "import robustkeras.synthesis.inpaint as ip\n"
+              "def masks(n):\n    import robustkeras\n    return robustkeras.synthesis.inpaint.make_mask('center', n)\n")
+    assert own_work_violations(source, ("answer", "pgd"), PGD) == []
+    assert own_work_violations(source, ("masks",), ("robustkeras.synthesis.inpaint",)) == []
+
+
+# --------------------------------------------------------------------------- loading definitions
+def test_load_definitions_never_runs_top_level_statements(tmp_path):
+    flag = tmp_path / "ran"
+    source = (f"import pathlib\nFLAG = {str(flag)!r}\npathlib.Path(FLAG).write_text('x')\n"
+              "def f(x):\n    return 2 * x\nresult = f(3)\nalias = f\nNUMBERS = (1, 2)\n"
+              "for i in range(3):\n    pathlib.Path(FLAG).write_text('y')\n")
+    ns = load_definitions(source)
+    assert not flag.exists()
+    assert ns["f"](4) == 8 and ns["alias"] is ns["f"] and ns["NUMBERS"] == (1, 2)
+    assert "result" not in ns and ns["GRADING"] is True
+    kinds = [type(node).__name__ for node in definition_statements(source)]
+    assert kinds == ["Import", "Assign", "FunctionDef", "Assign", "Assign"]
+
+
+def test_load_definitions_binds_the_stub_for_early_imports():
+    import robustkeras.attacks as attacks
+
+    original = attacks.pgd
+    source = ("from robustkeras.attacks import pgd as early\nfrom robustkeras.attacks.pgd import pgd\n"
+              "import robustkeras\n"
+              "def with_default(f=early):\n    return f\n"
+              "def late():\n    return robustkeras.attacks.pgd\n")
+    try:
+        ns = load_definitions(source, forbidden=PGD)
+        for bound in (ns["early"], ns["pgd"], ns["with_default"](), ns["late"](),
+                      sys.modules["robustkeras.attacks.pgd"].pgd, attacks.pgd):
+            assert bound is not original
+            with pytest.raises(ReferenceUsed, match="reference implementation used"):
+                bound(None, None, None)
+    finally:
+        restore()
+    assert attacks.pgd is original and sys.modules["robustkeras.attacks.pgd"].pgd is original
+
+
+def test_load_definitions_reads_notebooks_and_skips_broken_cells():
+    ns = load_definitions(stub("00_setup_and_data"))
+    assert callable(ns["to_unit_range"]) and ns["to_unit_range"](np.zeros(2)) is None   # the student's `...`
+    source = "def ok():\n    return 1\n# %%\ndef broken(:\n# %%\nraise SystemExit\nclass Boom:\n    1 / 0\n"
+    ns = load_definitions(source)
+    assert ns["ok"]() == 1 and "broken" not in ns and "Boom" not in ns
+
+
+# --------------------------------------------------------------------------- output schema
+def test_validate_outputs_accepts_plain_arrays(tmp_path):
+    out = validate_outputs({"a": np.zeros((2, 3), np.float32), "flag": np.array(True), "n": np.int64(3)})
+    assert set(out) == {"a", "flag", "n"} and out["flag"].dtype == bool
+    np.savez(tmp_path / "q.npz", **out)
+    with np.load(tmp_path / "q.npz", allow_pickle=False) as npz:
+        assert validate_outputs(npz)["a"].shape == (2, 3)
+
+
+@pytest.mark.parametrize("bad", [
+    {"a": np.array([object(), 1], dtype=object)},
+    {"a": np.array(["text"])},
+    {"a": np.zeros(2, dtype=[("x", "f4")])},
+    {f"k{i}": np.zeros(1) for i in range(65)},
+    {"a": np.zeros(4_000_001, np.uint8)},
+    {f"k{i}": np.zeros(3_000_000) for i in range(3)},
+    {"not an identifier": np.zeros(1)},
+    {"k" * 65: np.zeros(1)},
+    {1: np.zeros(1)},
+    {"a": [1, 2, 3]},
+    [("a", np.zeros(1))],
+])
+def test_validate_outputs_refuses(bad):
+    with pytest.raises(ValueError):
+        validate_outputs(bad)
