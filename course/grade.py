@@ -53,6 +53,7 @@ from course import config, probe_runner, sandbox  # noqa: E402
 # (never the verdicts, the solutions or anything else of the repository).
 RUNNER_FILES = ("__init__.py", "probe_runner.py", "checks/__init__.py", "checks/notebook.py", "checks/probes")
 INSIDE = "/opt/grader"
+VERDICTS = threading.Lock()  # one verdict at a time: references may seed Keras's global generator
 MAX_PROCESSES = 32  # a probe needs one or two; a fork flood is stopped before it starves the other sandboxes
 
 
@@ -191,7 +192,8 @@ def judge(check, result, seed):
     except Exception:
         return 0.0, "the answer's output was not a set of plain numeric arrays"
     try:
-        fraction, message = check.verdict(outputs, seed)
+        with VERDICTS:
+            fraction, message = check.verdict(outputs, seed)
         fraction = float(fraction)
     except Exception as err:
         return 0.0, f"could not be judged ({type(err).__name__}): the output does not have the expected form"

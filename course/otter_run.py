@@ -50,6 +50,7 @@ def with_hidden_tests(zip_path, hidden_dir, stage, dest):
 def otter_run(notebook, zip_path, out_dir, *, env=None, timeout=None):
     """`otter run -a ZIP -o OUT NOTEBOOK` in a subprocess, unsandboxed; returns otter's results.json
     as a dict (Gradescope's format: `tests`, each with name, score, max_score), or raises `RuntimeError` with otter's output."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     proc = subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(zip_path), "-o", str(out_dir),
                            "--no-logo", str(notebook)], capture_output=True, text=True, env=env, timeout=timeout)
     results = Path(out_dir) / "results.json"
