@@ -169,6 +169,7 @@ def train(arch="fastnet", *, out_dir, epochs=20, batch_size=256, lr=0.2, momentu
                 "lr": lr, "momentum": momentum, "weight_decay": weight_decay, "warmup_fraction": warmup_fraction,
                 "norm": norm, "eps": eps, "steps": steps, "step_size": step_size, "holdout": holdout,
                 "seed": seed, "data": "cifar10" if data_path is None else str(data_path), "limit": limit}
+    distribute.initialize_from_env()  # several hosts (KERAS_DISTRIBUTION_*), before any tensor is made
     _check_writable(out_dir)
     if distribute.process_index() == 0:
         _clean_temporaries(out_dir)
