@@ -20,8 +20,8 @@ from robustkeras.data import load_sample
 
 def tasks(x, y):
     """Each task as a `model -> result` call with its default settings."""
-    mask = synthesis.make_mask("center", len(x))
-    region = synthesis.make_mask("center", 1, fraction=0.3)[0]
+    mask = synthesis.make_mask("center", x)
+    region = synthesis.make_mask("center", 1, x.shape[1:3], fraction=0.3)[0]
     return {
         "generation (60 steps)": lambda m: synthesis.generate(m, y),
         "generation multiscale": lambda m: synthesis.generate(m, y, multiscale=True),

@@ -58,8 +58,8 @@ def images(name, x, *, channels=3):
         shape = x.shape
     if len(shape) != 4 or (channels is not None and shape[-1] != channels):
         raise ValueError(
-            f"Expected `{name}` to be a batch of images of shape (N, H, W, {channels or 'C'}). "
-            f"Received: {name}.shape={tuple(shape)}"
+            f"Expected `{name}` to be a batch of images of shape (N, H, W, {channels or 'C'})"
+            f"{' for this model' if channels is not None else ''}. Received: {name}.shape={tuple(shape)}"
         )
     if shape[0] == 0:
         raise ValueError(f"Expected `{name}` to hold at least one image. Received: {name}.shape={tuple(shape)}")
@@ -175,3 +175,65 @@ def function(name, value, *, optional=False):
     if not callable(value):
         raise ValueError(f"Expected `{name}` to be a function. Received: {name}={_fmt(value)}")
     return value
+
+
+class ModelSpec:
+    """What the public functions read from a classifier: image shape `(H, W, C)` and class count."""
+
+    def __init__(self, shape, num_classes):
+        self.shape, self.num_classes = shape, num_classes
+
+    @property
+    def channels(self):
+        return None if self.shape is None else self.shape[-1]
+
+
+def classifier(model, *, name="model", num_classes=None):
+    """Check that `model` is a classifier taking [0, 1] images; return its `ModelSpec`.
+
+    The image shape and the class count come from the model. A model whose
+    first layer rescales by 1/255 expects [0, 255] pixels and is refused (wrap
+    it with `robustkeras.models.pixel_model(model, (0, 255))`). `num_classes`,
+    if given, must agree with the model.
+    """
+    if not callable(model):
+        raise ValueError(f"Expected `{name}` to be a Keras classifier. Received: {name}={_fmt(model)}")
+    from robustkeras.models import introspect
+
+    if introspect.expects_0_255(model):
+        raise ValueError(
+            f"Expected `{name}` to take [0, 1] pixels. Received: a model whose first layer rescales by 1/255 "
+            f"(it expects [0, 255]); wrap it: robustkeras.models.pixel_model({name}, input_range=(0, 255))")
+    classes = introspect.num_classes(model)
+    if num_classes is not None:
+        num_classes = positive_int("num_classes", num_classes, minimum=2)
+        if classes is not None and classes != num_classes:
+            raise ValueError(f"Expected `num_classes` to equal the model's {classes} outputs (or left out). "
+                             f"Received: num_classes={num_classes}")
+        classes = num_classes
+    return ModelSpec(introspect.input_shape(model), classes)
+
+
+def images_for(spec, name, x, *, model=None, allow_smaller=False):
+    """`images(name, x)` plus a check of the image shape against the model's input (`spec`).
+
+    With `allow_smaller`, square images smaller than the model's input are
+    accepted (they are resized up inside the model call, e.g. coarse-to-fine generation).
+    For a model of unknown class count (subclassed), one forward pass on `x[:1]` fills it in.
+    """
+    x = images(name, x, channels=spec.channels)
+    if spec.shape is not None:
+        expected = tuple(spec.shape[:2])
+        got = tuple(x.shape[1:3])
+        fits = all(e is None or e == g for e, g in zip(expected, got))
+        if not fits and not (allow_smaller and got[0] == got[1] and all(e is None or g <= e for e, g in zip(expected, got))):
+            shown = "x".join("?" if e is None else str(e) for e in expected)
+            raise ValueError(
+                f"Expected `{name}` of shape (N, {', '.join('None' if s is None else str(s) for s in spec.shape)}) "
+                f"for this model ({shown} images with {spec.channels} channel(s)). Received: {name}.shape={x.shape}")
+    if spec.num_classes is None and model is not None:
+        import keras
+
+        out = model(x[:1], training=False) if isinstance(model, keras.Model) else model(x[:1])
+        spec.num_classes = int(out.shape[-1])
+    return x

@@ -3,9 +3,24 @@
 Everything else in robustkeras is written in `keras.ops` and shared by the
 TensorFlow path (teaching, this CPU) and the JAX path (GPU machines without
 TensorFlow). No module imports TensorFlow or JAX at the top level.
+
+The iteration engine's shared pieces live here: one input-gradient helper
+(`value_aux_and_input_grad`; `value_and_input_grad` is it without the aux
+output), one compile cache per model (`compiled`), and the pure inference view
+of a model (`inference_fn`). Cached functions hold their model weakly, so a
+dropped model is freed with everything compiled for it.
 """
 
+import weakref
+
 import keras
+
+SUPPORTED = ("tensorflow", "jax")
+
+if keras.backend.backend() not in SUPPORTED:
+    raise ImportError(
+        f"robustkeras runs on the TensorFlow and JAX backends of Keras. Received: KERAS_BACKEND="
+        f"{keras.backend.backend()!r}; set KERAS_BACKEND=tensorflow or KERAS_BACKEND=jax before importing keras.")
 
 
 def name():
@@ -26,22 +41,8 @@ def value_and_input_grad(objective, x):
     Example:
         >>> values, grad = value_and_input_grad(lambda x: keras.ops.sum(x**2, axis=1), x)
     """
-    if name() == "jax":
-        import jax
-
-        def total(x):
-            values = objective(x)
-            return keras.ops.sum(values), values
-
-        (_, values), grad = jax.value_and_grad(total, has_aux=True)(x)
-        return values, grad
-    import tensorflow as tf
-
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        values = objective(x)
-        total = tf.reduce_sum(values)
-    return values, tape.gradient(total, x)
+    values, _, grad = value_aux_and_input_grad(lambda t: (objective(t), ()), x)
+    return values, grad
 
 
 def value_aux_and_input_grad(objective, x):
@@ -109,12 +110,14 @@ def stateless_normal(shape, seed):
     return tf.random.stateless_normal(shape, seed)
 
 
-def compile_fn(fn, *, jit_compile=None):
+def compile_fn(fn, *, jit_compile=None, static_argnames=()):
     """Compile `fn` once: `tf.function` (XLA off by default: slower on this CPU) or `jax.jit`.
 
     Args:
         fn: a pure function of tensors.
         jit_compile: TensorFlow only; `None` keeps TensorFlow's default kernels.
+        static_argnames: JAX only: arguments whose values shape the computation
+            (e.g. a step count that sizes a history buffer); TensorFlow takes them as tensors.
 
     Returns:
         The compiled callable.
@@ -122,7 +125,7 @@ def compile_fn(fn, *, jit_compile=None):
     if name() == "jax":
         import jax
 
-        return jax.jit(fn)
+        return jax.jit(fn, static_argnames=static_argnames)
     import functools
 
     import tensorflow as tf
@@ -133,12 +136,39 @@ def compile_fn(fn, *, jit_compile=None):
     return tf.function(functools.partial(fn), jit_compile=jit_compile, reduce_retracing=True)
 
 
+# The one compile cache: {model: {key: compiled function}}, weak in the model.
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def compiled(model, key, build, *, static_argnames=()):
+    """The compiled function for `(model, key)`, built and compiled on first use.
+
+    Args:
+        model: the model the function runs (the cache key; held weakly).
+        key: hashable options that change the computation (norm, loss, objective, ...).
+        build: `() -> fn`, a pure function to compile; it must reach the model only
+            through `inference_fn` (which holds it weakly), never by closing over it.
+        static_argnames: see `compile_fn`.
+
+    Returns:
+        The compiled callable.
+
+    Example:
+        >>> attack = compiled(model, ("pgd", "l2"), lambda: make_attack(model_fn))
+    """
+    per_model = _COMPILED.setdefault(model, {})
+    if key not in per_model:
+        per_model[key] = compile_fn(build(), static_argnames=static_argnames)
+    return per_model[key]
+
+
 def inference_fn(model):
     """A pure `(state, x) -> float32 outputs` view of `model` in inference mode, and its state.
 
     On TensorFlow the state is empty and variables are read by reference; on JAX
     the variable values are passed in explicitly, so a jitted attack never bakes
-    stale weights into its trace.
+    stale weights into its trace. The function holds `model` weakly: compiled
+    code cached for a model does not keep it alive.
 
     Args:
         model: a Keras model, or any callable `x -> logits` (then state is empty).
@@ -146,11 +176,14 @@ def inference_fn(model):
     Returns:
         `(fn, state)`.
     """
-    if name() == "jax" and isinstance(model, keras.Model):
+    if not isinstance(model, keras.Model):
+        return (lambda state, x: _to_float32(model(x))), ()
+    ref = weakref.ref(model)
+    if name() == "jax":
 
         def fn(state, x):
             trainable, non_trainable = state
-            outputs, _ = model.stateless_call(trainable, non_trainable, x, training=False)
+            outputs, _ = ref().stateless_call(trainable, non_trainable, x, training=False)
             return _to_float32(outputs)
 
         state = (
@@ -158,9 +191,7 @@ def inference_fn(model):
             [v.value for v in model.non_trainable_variables],
         )
         return fn, state
-    if isinstance(model, keras.Model):
-        return (lambda state, x: _to_float32(model(x, training=False))), ()
-    return (lambda state, x: _to_float32(model(x))), ()
+    return (lambda state, x: _to_float32(ref()(x, training=False))), ()
 
 
 def _to_float32(outputs):

@@ -125,6 +125,9 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help (0) or a one-line argparse error (2)
         return exit_.code
+    from robustkeras._quiet import load_backend
+
+    load_backend()  # before any library module imports TensorFlow: its start-up chatter is filtered out
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as err:

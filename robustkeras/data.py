@@ -6,22 +6,20 @@ variable `ROBUSTKERAS_DATA`, the project cache `.cache/` beside the package, the
 tfds `cifar10` (online).
 """
 
-import io
 import os
 import tarfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from robustkeras import _checks
 
-CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
-)
+from robustkeras._constants import CIFAR10_CLASSES as CLASSES
+from robustkeras._constants import CIFAR10_MEAN as MEAN
+from robustkeras._constants import CIFAR10_STD as STD
+
 NUM_CLASSES = len(CLASSES)
-MEAN = (0.4914, 0.4822, 0.4465)
-STD = (0.2470, 0.2435, 0.2616)
 
 _RECORD = 1 + 32 * 32 * 3
 _FILES = {
@@ -45,28 +43,51 @@ def _decode_records(raw):
     if rec.size % _RECORD:
         raise ValueError(f"CIFAR-10 binary data is truncated: {rec.size} bytes is not a multiple of {_RECORD}")
     rec = rec.reshape(-1, _RECORD)
+    if rec.size and rec[:, 0].max() >= NUM_CLASSES:
+        raise ValueError(f"CIFAR-10 binary data is corrupt: label byte {int(rec[:, 0].max())} (expected 0-9)")
     images = rec[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(images), rec[:, 0].copy()
 
 
 def _read_folder(folder, split):
-    parts = [_decode_records((folder / name).read_bytes()) for name in _FILES[split]]
+    parts = []
+    for name in _FILES[split]:
+        if not (folder / name).is_file():
+            raise ValueError(f"Expected the CIFAR-10 folder {folder} to hold {name}. Received: it is missing")
+        try:
+            parts.append(_decode_records((folder / name).read_bytes()))
+        except ValueError as err:
+            raise ValueError(f"{err} in {folder / name}") from None
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _read_tarball(tar_path, split):
-    with tarfile.open(tar_path, "r:gz") as tar:
-        by_name = {Path(m.name).name: m for m in tar if m.isfile()}
-        raw = [tar.extractfile(by_name[name]).read() for name in _FILES[split]]
-    parts = [_decode_records(r) for r in raw]
+    try:
+        with tarfile.open(tar_path, "r:gz") as tar:
+            by_name = {Path(m.name).name: m for m in tar if m.isfile()}
+            missing = [name for name in _FILES[split] if name not in by_name]
+            if missing:
+                raise ValueError(f"Expected the CIFAR-10 tarball {tar_path} to hold {', '.join(missing)}. "
+                                 "Received: an archive without them")
+            raw = [tar.extractfile(by_name[name]).read() for name in _FILES[split]]
+        parts = [_decode_records(r) for r in raw]
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+        raise ValueError(f"Expected {tar_path} to be the official cifar-10-binary.tar.gz. Received: a corrupt or "
+                         f"truncated archive ({type(err).__name__}: {' '.join(str(err).split())[:120]})") from None
+    except ValueError as err:
+        raise ValueError(f"{err} in {tar_path}") from None
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _find_binary(path):
     candidates = [path] if path is not None else []
     if path is None and os.environ.get("ROBUSTKERAS_DATA"):
-        candidates.append(os.environ["ROBUSTKERAS_DATA"])
-    if path is None:
+        env = Path(os.environ["ROBUSTKERAS_DATA"])
+        if not env.exists():
+            raise FileNotFoundError(f"Expected ROBUSTKERAS_DATA to name a folder or tarball. Received: "
+                                    f"ROBUSTKERAS_DATA={str(env)!r} (nothing there). " + HOW_TO_PROVIDE)
+        candidates.append(env)  # set: the only place looked at, so a wrong value is an error, not ignored
+    elif path is None:
         candidates.append(_PROJECT_CACHE)
     for base in map(Path, candidates):
         for folder in (base, base / "cifar-10-batches-bin"):
@@ -77,6 +98,9 @@ def _find_binary(path):
                 return tar_path
     if path is not None:
         raise ValueError(f"Expected `path` to hold the CIFAR-10 binary layout. Received: path={path!r}. " + HOW_TO_PROVIDE)
+    if os.environ.get("ROBUSTKERAS_DATA"):
+        raise FileNotFoundError(f"Expected ROBUSTKERAS_DATA to hold the CIFAR-10 binary layout. Received: "
+                                f"ROBUSTKERAS_DATA={os.environ['ROBUSTKERAS_DATA']!r}. " + HOW_TO_PROVIDE)
     return None
 
 
@@ -230,6 +254,10 @@ def load_cifar10(split="test", *, path=None, batch_size=128, augment=False, shuf
     batch_size = _checks.positive_int("batch_size", batch_size)
     seed = None if seed is None else _checks.positive_int("seed", seed, minimum=0)
     augment = _checks.boolean("augment", augment)
+    if shuffle is not None:
+        shuffle = _checks.boolean("shuffle", shuffle)
+    if seed is None:  # an unseeded run still needs integer seeds for the stateless ops below
+        seed = int(np.random.default_rng().integers(0, 2**31 - 2))
     images, labels = load_cifar10_arrays(split, path=path, limit=limit)
     if as_numpy:
         return to_float(images), labels.astype(np.int32)
@@ -250,3 +278,115 @@ def load_cifar10(split="test", *, path=None, batch_size=128, augment=False, shuf
 
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# Datasets beyond CIFAR-10 ---------------------------------------------------
+
+DATASETS = {  # name -> (tfds name, image shape, classes)
+    "cifar10": ("cifar10", (32, 32, 3), 10),
+    "cifar100": ("cifar100", (32, 32, 3), 100),
+    "svhn": ("svhn_cropped", (32, 32, 3), 10),
+    "mnist": ("mnist", (28, 28, 1), 10),
+    "fashion_mnist": ("fashion_mnist", (28, 28, 1), 10),
+}
+
+
+def load(name, split="test", *, path=None, limit=None):
+    """A labelled image dataset by name, as float32 images in [0, 1] and int32 labels.
+
+    CIFAR-10 is read from its binary layout as in `load_cifar10_arrays` (then
+    tfds); the others come from `tensorflow_datasets` (downloaded once when
+    online; offline, a clear error says how to provide them).
+
+    Args:
+        name: "cifar10", "cifar100", "svhn", "mnist" or "fashion_mnist".
+        split: "train" or "test".
+        path: CIFAR-10 only: see `load_cifar10_arrays`.
+        limit: keep only the first `limit` images.
+
+    Returns:
+        `(images, labels)`: float32 `(N, H, W, C)` in [0, 1] and int32 `(N,)`.
+
+    Example:
+        >>> x, y = load("fashion_mnist", "test", limit=1000)
+        >>> x.shape
+        (1000, 28, 28, 1)
+    """
+    name = _checks.one_of("name", name, DATASETS)
+    split = _checks.one_of("split", split, {"train", "test"})
+    if limit is not None:
+        limit = _checks.positive_int("limit", limit)
+    if name == "cifar10":
+        images, labels = load_cifar10_arrays(split, path=path, limit=limit)
+        return to_float(images), labels.astype(np.int32)
+    if path is not None:
+        raise ValueError(f"Expected `path` only for cifar10 (the others come from tfds). Received: path={path!r}")
+    tfds_name, shape, classes = DATASETS[name]
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as err:
+        raise FileNotFoundError(f"Dataset `{name}` comes from tensorflow_datasets: pip install tensorflow-datasets "
+                                "(and be online once to download it).") from err
+    tfds_split = split if limit is None else f"{split}[:{limit}]"
+    try:
+        images, labels = tfds.as_numpy(tfds.load(tfds_name, split=tfds_split, batch_size=-1, as_supervised=True))
+    except Exception as err:  # tfds raises many kinds when offline
+        raise FileNotFoundError(f"Dataset `{name}` could not be loaded through tfds (offline? it downloads it "
+                                f"once). ({type(err).__name__}: {' '.join(str(err).split())[:160]})") from err
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.shape[1:] != shape or images.dtype != np.uint8 or len(images) == 0:
+        raise ValueError(f"Expected tfds `{tfds_name}` to give uint8 images of shape {shape}. "
+                         f"Received: {images.dtype} {images.shape}")
+    return to_float(images), labels.astype(np.int32)
+
+
+def from_directory(path, *, image_size, color_mode="rgb", limit=None, seed=0):
+    """Images in class sub-folders (`path/<class>/*.png`), as float32 in [0, 1] and int32 labels.
+
+    Reads through `keras.utils.image_dataset_from_directory` (classes in
+    alphanumeric order of the folder names).
+
+    Args:
+        path: a folder with one sub-folder per class.
+        image_size: `(height, width)` the images are resized to (the model's input size).
+        color_mode: "rgb" or "grayscale".
+        limit: keep only the first `limit` images (in the order read).
+        seed: seed of the order the images are read in.
+
+    Returns:
+        `(images, labels, class_names)`.
+
+    Example:
+        >>> x, y, names = from_directory("my_images", image_size=(64, 64))
+    """
+    import keras
+
+    if not isinstance(path, (str, os.PathLike)) or not Path(path).is_dir():
+        raise ValueError(f"Expected `path` to be a folder with one sub-folder per class. Received: path={path!r}")
+    if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2):
+        raise ValueError(f"Expected `image_size` to be (height, width). Received: image_size={image_size!r}")
+    image_size = tuple(_checks.positive_int("image_size", s) for s in image_size)
+    color_mode = _checks.one_of("color_mode", color_mode, {"rgb", "grayscale"})
+    seed = _checks.positive_int("seed", seed, minimum=0)
+    if limit is not None:
+        limit = _checks.positive_int("limit", limit)
+    try:
+        ds = keras.utils.image_dataset_from_directory(
+            str(path), labels="inferred", label_mode="int", color_mode=color_mode, image_size=image_size,
+            batch_size=None, shuffle=True, seed=seed, verbose=False)
+    except ValueError as err:
+        raise ValueError(f"Expected `path` to hold images in class sub-folders. Received: path={str(path)!r} "
+                         f"({' '.join(str(err).split())[:160]})") from None
+    names = tuple(ds.class_names)
+    images, labels = [], []
+    for image, label in ds:
+        images.append(np.asarray(image))
+        labels.append(int(label))
+        if limit is not None and len(images) >= limit:
+            break
+    if not images:
+        raise ValueError(f"Expected `path` to hold at least one image. Received: path={str(path)!r} (none found)")
+    x = np.clip(np.stack(images).astype(np.float32) / 255.0, 0.0, 1.0)
+    return x, np.asarray(labels, np.int32), names

@@ -4,10 +4,13 @@ import hashlib
 import json
 import os
 
+import keras
 import numpy as np
 
 from robustkeras import _checks
-from robustkeras.attacks.pgd import pgd
+from robustkeras.attacks.losses import cross_entropy
+from robustkeras.attacks.pgd import run_pgd
+from robustkeras.models.introspect import logits_model
 from robustkeras.progress import progress
 
 
@@ -15,29 +18,48 @@ def _batches(n, batch_size):
     return [(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
 
 
+def _logits(model, x, batch_size):
+    """Logits on checked images, in batches (numpy float32); a final softmax is removed."""
+    model = logits_model(model)
+    call = (lambda t: model(t, training=False)) if isinstance(model, keras.Model) else model
+    return np.concatenate([np.asarray(call(x[a:b]), np.float32) for a, b in _batches(len(x), batch_size)])
+
+
 def predict_logits(model, x, *, batch_size=500):
     """Logits of `model` on `x` in inference mode, in batches (numpy float32).
+
+    A model ending in a softmax gives the logits under it.
 
     Example:
         >>> logits = predict_logits(model, x)
     """
-    x = _checks.images("x", x, channels=None)
+    spec = _checks.classifier(model)
+    x = _checks.images_for(spec, "x", x)
     batch_size = _checks.positive_int("batch_size", batch_size)
-    out = [np.asarray(model(x[a:b], training=False), np.float32) for a, b in _batches(len(x), batch_size)]
-    return np.concatenate(out)
+    return _logits(model, x, batch_size)
 
 
 def clean_accuracy(model, x, y, *, batch_size=500):
     """Fraction of `x` classified as `y`.
 
+    Args:
+        model: a Keras classifier taking [0, 1] images (class count and image
+            shape are read from it).
+        x, y: float images of the model's input shape in [0, 1] and int true labels.
+        batch_size: images per forward pass.
+
+    Returns:
+        A fraction in [0, 1].
+
     Example:
         >>> clean_accuracy(model, x, y)
         0.81
     """
-    x = _checks.images("x", x, channels=None)
-    y = _checks.labels("y", y, n=len(x), num_classes=10)
+    spec = _checks.classifier(model)
+    x = _checks.images_for(spec, "x", x, model=model)
+    y = _checks.labels("y", y, n=len(x), num_classes=spec.num_classes)
     batch_size = _checks.positive_int("batch_size", batch_size)
-    return float(np.mean(np.argmax(predict_logits(model, x, batch_size=batch_size), 1) == y))
+    return float(np.mean(np.argmax(_logits(model, x, batch_size), 1) == y))
 
 
 def robust_accuracy(model, x, y, *, norm="l2", eps=0.5, steps=20, step_size=None, restarts=1,
@@ -48,8 +70,9 @@ def robust_accuracy(model, x, y, *, norm="l2", eps=0.5, steps=20, step_size=None
     logits, model in inference mode, each image's worst case over restarts.
 
     Args:
-        model: classifier returning logits, inputs in [0, 1].
-        x, y: float images in [0, 1] and int labels.
+        model: a Keras classifier taking [0, 1] images (class count and image
+            shape are read from it; a final softmax is removed).
+        x, y: float images of the model's input shape in [0, 1] and int true labels.
         norm, eps, steps, step_size, restarts: the attack.
         batch_size: images per attack batch.
         seed: seed of the random starts (per batch: `seed + batch index`).
@@ -62,8 +85,9 @@ def robust_accuracy(model, x, y, *, norm="l2", eps=0.5, steps=20, step_size=None
         >>> robust_accuracy(model, x, y, norm="l2", eps=0.5, steps=20)["robust"]
         0.58
     """
-    x = _checks.images("x", x, channels=None)
-    y = _checks.labels("y", y, n=len(x), num_classes=10)
+    spec = _checks.classifier(model)
+    x = _checks.images_for(spec, "x", x, model=model)
+    y = _checks.labels("y", y, n=len(x), num_classes=spec.num_classes)
     steps = _checks.positive_int("steps", steps)
     eps = _checks.non_negative("eps", eps)
     step_size = 2.5 * eps / steps if step_size is None else _checks.non_negative("step_size", step_size)
@@ -74,10 +98,11 @@ def robust_accuracy(model, x, y, *, norm="l2", eps=0.5, steps=20, step_size=None
     clean_ok, robust_ok = 0, 0
     for k, (a, b) in enumerate(progress(_batches(len(x), batch_size), desc=f"PGD-{steps}", enable=show_progress)):
         xb, yb = x[a:b], y[a:b]
-        clean_pred = np.argmax(predict_logits(model, xb), 1)
-        x_adv = pgd(model, xb, yb, norm=norm, eps=eps, step_size=step_size, steps=steps,
-                    restarts=restarts, seed=seed + k)
-        adv_pred = np.argmax(predict_logits(model, x_adv), 1)
+        clean_pred = np.argmax(_logits(model, xb, batch_size), 1)
+        x_adv = xb if eps == 0 else run_pgd(
+            model, xb, yb, None, norm=norm, eps=eps, step_size=step_size, steps=steps, random_start=True,
+            loss_fn=cross_entropy, restarts=restarts, seed=seed + k)
+        adv_pred = np.argmax(_logits(model, x_adv, batch_size), 1)
         clean_ok += int(np.sum(clean_pred == yb))
         robust_ok += int(np.sum((adv_pred == yb) & (clean_pred == yb)))
     n = len(x)
@@ -201,7 +226,7 @@ def autoattack(model, x, y, *, norm, eps, version="apgd", seed=0, batch_size=500
     """
     import time
 
-    x = _checks.images("x", x, channels=None)
+    x = _checks.images_for(_checks.classifier(model), "x", x, model=model)
     norm = _checks.one_of("norm", norm, {"l2", "linf"})
     eps = _checks.non_negative("eps", eps)
     version = _checks.one_of("version", version, AUTOATTACK_VERSIONS)

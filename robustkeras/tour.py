@@ -56,7 +56,7 @@ def _inpainting(models, x, y, out, quick, seed):
     robust, judge = models["robust"], models["judge"]
     pick = _one_per_class(y)
     xs, ys = x[pick], y[pick]
-    mask = synthesis.make_mask("center", len(xs))
+    mask = synthesis.make_mask("center", xs)
     result = synthesis.inpaint(robust, xs, ys, mask, steps=8 if quick else 60)
     image_grid([xs, result.start, result.images], column_titles=["original", "masked", "inpainted"],
                row_labels=[CLASSES[c] for c in ys], path=out / "inpainting.png",
@@ -120,7 +120,7 @@ def _translation(models, x, y, out, quick, seed):
 def _manipulation(models, x, y, out, quick, seed):
     robust = models["robust"]
     pick = _one_per_class(y)[:5]
-    region = synthesis.make_mask("center", 1, fraction=0.3)[0]
+    region = synthesis.make_mask("center", 1, x.shape[1:3], fraction=0.3)[0]
     columns, titles, gains = [x[pick]], ["original"], []
     for goal in ("horse", "ship"):
         painter = synthesis.FeaturePainter(robust, x[pick[0]])

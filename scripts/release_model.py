@@ -65,7 +65,8 @@ def main():
     if n < len(x):
         result["robust_n"], result["n"] = n, len(x)
         result["clean"] = clean_accuracy(model, x, y)
-    result["attack"] = "PGD-20, L2 eps=0.5, step 2.5*eps/20, cross-entropy on logits, inference mode, 1 restart"
+    result["attack"] = (f"PGD-20, L2 eps={args.eps:g}, step 2.5*eps/20, cross-entropy on logits, inference mode, "
+                        "1 restart")
     result["data"] = "offline CIFAR-10 copy, test set"
     result["minutes"] = round((time.time() - start) / 60, 1)
     entry["eval"] = result

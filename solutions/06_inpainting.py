@@ -91,7 +91,7 @@ hidden: true
 def test_matches_library(center_mask):
     import numpy as np
     from robustkeras.synthesis import make_mask
-    assert np.array_equal(np.asarray(center_mask(3)), make_mask("center", 3, fraction=0.25))
+    assert np.array_equal(np.asarray(center_mask(3)), make_mask("center", 3, 32, fraction=0.25))
 
 
 # %% [raw]

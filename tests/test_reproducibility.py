@@ -32,7 +32,7 @@ _SCRIPT = textwrap.dedent("""
         "pgd_linf": pgd(model, x, y, norm="linf", eps=8 / 255, step_size=2 / 255, steps=3, seed=1),
         "apgd": apgd(model, x, y, norm="linf", eps=8 / 255, steps=5, loss="dlr", seed=2),
         "generate": synthesis.generate(model, [1, 7], steps=5, seed=4).images,
-        "inpaint": synthesis.inpaint(model, x, y, synthesis.make_mask("random", 4, seed=5), steps=5).images,
+        "inpaint": synthesis.inpaint(model, x, y, synthesis.make_mask("random", 4, 32, seed=5), steps=5).images,
     }
     print(json.dumps({k: hashlib.sha256(np.ascontiguousarray(v, np.float32).tobytes()).hexdigest()
                       for k, v in out.items()}))

@@ -45,7 +45,7 @@ def test_seeds_are_reproducible_and_class_dependent():
 
 def test_inpainting_fills_the_hole_and_keeps_the_rest(robust_model, sample):
     x, y = sample[0][:16], sample[1][:16]
-    mask = synthesis.make_mask("center", len(x))
+    mask = synthesis.make_mask("center", x)
     result = synthesis.inpaint(robust_model, x, y, mask, steps=30)
     assert _in_box(result.images)
     outside = np.abs((result.images - x) * (1 - mask))
@@ -56,10 +56,10 @@ def test_inpainting_fills_the_hole_and_keeps_the_rest(robust_model, sample):
 
 
 def test_random_masks_have_the_requested_area():
-    masks = synthesis.make_mask("random", 5, fraction=0.25, seed=0)
+    masks = synthesis.make_mask("random", 5, 32, fraction=0.25, seed=0)
     np.testing.assert_allclose(masks.mean(axis=(1, 2, 3)), 0.25, atol=0.01)
     with pytest.raises(ValueError, match="`kind`"):
-        synthesis.make_mask("circle", 2)
+        synthesis.make_mask("circle", 2, 32)
 
 
 def test_super_resolution_keeps_lowres_and_beats_bicubic(robust_model, sample):
@@ -90,7 +90,7 @@ def test_sketch_to_image_and_translation_raise_the_target(robust_model, sample):
 
 def test_manipulation_grows_the_feature_inside_the_region(robust_model, sample):
     x = sample[0][:4]
-    region = synthesis.make_mask("center", 1)[0]
+    region = synthesis.make_mask("center", 1, 32)[0]
     painter = synthesis.FeaturePainter(robust_model, x[0])
     unit = painter.top_units(class_id=int(sample[1][0]))[0]
     result = synthesis.manipulate(robust_model, x, unit, region, steps=20)

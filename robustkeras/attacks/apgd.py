@@ -18,7 +18,6 @@ scaling, and still finds the adversarial examples.
 """
 
 import warnings
-import weakref
 
 import numpy as np
 from keras import ops
@@ -27,6 +26,7 @@ from robustkeras import _checks
 from robustkeras import backend as B
 from robustkeras.attacks.losses import cross_entropy, cross_entropy_targeted, dlr, dlr_targeted
 from robustkeras.attacks.steps import make_step_rule, surface_start
+from robustkeras.models.introspect import logits_model
 
 RHO = 0.75  # condition 1: halve when under 75% of the steps since the checkpoint raised the loss
 MOMENTUM = 0.75  # weight of the new projected step; 0.25 goes to the previous move
@@ -148,23 +148,15 @@ def apgd_loop(logits_fn, x0, y, target, eps, *, norm, objective, is_check, windo
     return _where(won, x_won, x_best), best, won
 
 
-# One compiled attack per (model, options); weak keys so models can be freed.
-_COMPILED = weakref.WeakKeyDictionary()
+def _build_attack(model, norm, loss, targeted):
+    fn, _ = B.inference_fn(model)
+    objective = OBJECTIVES[(loss, targeted)]
 
+    def attack(state, x0, y, target, eps, is_check, window, steps, seed):
+        return apgd_loop(lambda x: fn(state, x), x0, y, target, eps, norm=norm, objective=objective,
+                         is_check=is_check, window=window, steps=steps, seed=seed)
 
-def _compiled_attack(model, norm, loss, targeted):
-    per_model = _COMPILED.setdefault(model, {})
-    key = (norm, loss, targeted)
-    if key not in per_model:
-        fn, _ = B.inference_fn(model)
-        objective = OBJECTIVES[(loss, targeted)]
-
-        def attack(state, x0, y, target, eps, is_check, window, steps, seed):
-            return apgd_loop(lambda x: fn(state, x), x0, y, target, eps, norm=norm, objective=objective,
-                             is_check=is_check, window=window, steps=steps, seed=seed)
-
-        per_model[key] = B.compile_fn(attack)
-    return per_model[key]
+    return attack
 
 
 def _clean_logits(model, x):
@@ -228,7 +220,7 @@ def _legacy_targeted(targeted, target, target_rank):
 
 
 def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", target=None, target_rank=None,
-         restarts=1, seed=0, num_classes=10, targeted=None):
+         restarts=1, seed=0, num_classes=None, targeted=None):
     """Auto-PGD (Croce & Hein 2020), batched and compiled once per model.
 
     As published: a random start on the `eps`-sphere, initial step `2 * eps`,
@@ -249,8 +241,9 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", target=None, target_ra
     `apgd(..., loss="dlr")`, invariant to that scaling, still breaks it.
 
     Args:
-        model: a Keras classifier returning logits, inputs in [0, 1].
-        x: float images `(N, H, W, C)` in [0, 1].
+        model: a Keras classifier taking [0, 1] images (any size, channels and
+            class count; a final softmax is removed to attack the logits).
+        x: float images `(N, H, W, C)` in [0, 1], of the model's input shape.
         y: int true labels `(N,)` (always the true labels, also when targeted).
         norm: "l2" or "linf".
         eps: radius of the threat ball, >= 0.
@@ -262,7 +255,7 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", target=None, target_ra
             most likely wrong class on the clean image (1 = the most likely).
         restarts: random starts, >= 1; each image keeps its worst case.
         seed: integer seed of the random starts.
-        num_classes: number of classes; must match the model's outputs.
+        num_classes: optional; must equal the model's class count (read from the model).
         targeted: deprecated (implied by `target` / `target_rank`); `True`
             alone still means `target_rank=1`, with a `FutureWarning`.
 
@@ -278,18 +271,19 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", target=None, target_ra
         >>> x_t = apgd(model, x, y, norm="l2", eps=0.5, loss="dlr", target_rank=2)
     """
     target_rank = _legacy_targeted(targeted, target, target_rank)
-    x = _checks.images("x", x, channels=None)
-    num_classes = _checks.positive_int("num_classes", num_classes, minimum=2)
-    y = _checks.labels("y", y, n=x.shape[0], num_classes=num_classes)
+    spec = _checks.classifier(model, num_classes=num_classes)
+    x = _checks.images_for(spec, "x", x, model=model)
+    y = _checks.labels("y", y, n=x.shape[0], num_classes=spec.num_classes)
     norm = _checks.one_of("norm", norm, {"l2", "linf"})
     eps = _checks.non_negative("eps", eps)
     steps = _checks.positive_int("steps", steps)
     loss = _checks.one_of("loss", loss, {"ce", "dlr"})
     restarts = _checks.positive_int("restarts", restarts)
     seed = _checks.positive_int("seed", seed, minimum=0)
+    model = logits_model(model)
     logits = _clean_logits(model, x)
     targeted = target is not None or target_rank is not None
-    _check_num_classes(logits, num_classes, loss, targeted)
+    _check_num_classes(logits, spec.num_classes, loss, targeted)
     target = _resolve_target(target, target_rank, y, logits)
     if eps == 0:
         return x.copy()
@@ -298,7 +292,7 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", target=None, target_ra
 
 
 def _run_restarts(model, x, y, target, *, norm, eps, steps, loss, targeted, restarts, seed):
-    attack = _compiled_attack(model, norm, loss, targeted)
+    attack = B.compiled(model, ("apgd", norm, loss, targeted), lambda: _build_attack(model, norm, loss, targeted))
     _, state = B.inference_fn(model)
     is_check, window = checkpoints(steps)
     x_out, best, won = x.copy(), np.full(len(x), -np.inf, np.float32), np.zeros(len(x), bool)

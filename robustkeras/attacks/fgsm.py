@@ -4,7 +4,7 @@ from robustkeras.attacks.pgd import legacy_targeted, pgd
 
 
 def fgsm(model, x, y, *, norm="linf", eps, step_size=None, random_start=False, target=None,
-         loss="ce", seed=0, num_classes=10, targeted=None):
+         loss="ce", seed=0, num_classes=None, targeted=None):
     """One gradient step of length `step_size` (default `eps`), projected onto the ball.
 
     With `random_start=True` this is the "fast adversarial training" attack of

@@ -6,15 +6,16 @@ call from inside their own compiled code.
 """
 
 import warnings
-import weakref
 
 import numpy as np
 from keras import ops
 
 from robustkeras import _checks
 from robustkeras import backend as B
+from robustkeras import engine
 from robustkeras.attacks.losses import LOSSES, cross_entropy
 from robustkeras.attacks.steps import make_step_rule
+from robustkeras.models.introspect import logits_model
 
 
 def pgd_loop(logits_fn, x0, y, rule, *, steps, target=None, loss_fn=cross_entropy,
@@ -24,7 +25,7 @@ def pgd_loop(logits_fn, x0, y, rule, *, steps, target=None, loss_fn=cross_entrop
     The objective maximised is `loss_fn(logits, y)` (away from the true label
     `y`), or `-loss_fn(logits, target)` when a `target` is given (towards it).
     With `keep_best`, each image returns its highest-objective iterate,
-    including the final one.
+    including the final one. The loop is `robustkeras.engine.ascend`.
 
     Args:
         logits_fn: `x -> logits`.
@@ -37,7 +38,7 @@ def pgd_loop(logits_fn, x0, y, rule, *, steps, target=None, loss_fn=cross_entrop
         seed: 2-element int32 seed tensor for the random start.
 
     Returns:
-        Adversarial images shaped like `x0`.
+        Adversarial images shaped like `x0` (and, with `keep_best`, their objective).
     """
     if target is None:
         def objective(x):
@@ -46,50 +47,20 @@ def pgd_loop(logits_fn, x0, y, rule, *, steps, target=None, loss_fn=cross_entrop
         def objective(x):
             return -loss_fn(logits_fn(x), target)
 
-    x = rule.random_start(x0, seed) if random_start else x0
-    best_x, best_obj = x, ops.full((ops.shape(x0)[0],), -np.inf, "float32")
-
-    def body(_, carry):
-        x, best_x, best_obj = carry
-        obj, grad = B.value_and_input_grad(objective, x)
-        if keep_best:
-            better = ops.reshape(obj > best_obj, (-1, 1, 1, 1))
-            best_x = ops.where(better, x, best_x)
-            best_obj = ops.maximum(obj, best_obj)
-        x = rule.project(rule.step(x, grad), x0)
-        return x, best_x, best_obj
-
-    if isinstance(steps, int) and steps <= 4:
-        carry = (x, best_x, best_obj)
-        for i in range(steps):
-            carry = body(i, carry)
-        x, best_x, best_obj = carry
-    else:
-        x, best_x, best_obj = ops.fori_loop(0, steps, body, (x, best_x, best_obj))
-    if not keep_best:
-        return x
-    final = objective(x)
-    better = ops.reshape(final > best_obj, (-1, 1, 1, 1))
-    return ops.where(better, x, best_x), ops.maximum(final, best_obj)
+    start = rule.random_start(x0, seed) if random_start else x0
+    out = engine.ascend(objective, start, x0, lambda i: rule, steps=steps, keep_best=keep_best)
+    return out[1] if keep_best else out
 
 
-# One compiled attack per (model, options); weak keys so models can be freed.
-_COMPILED = weakref.WeakKeyDictionary()
+def _build_attack(model, norm, targeted, loss_fn, random_start):
+    fn, _ = B.inference_fn(model)
 
+    def attack(state, x0, y, target, eps, step_size, steps, seed):
+        rule = make_step_rule(norm, eps, step_size)
+        return pgd_loop(lambda x: fn(state, x), x0, y, rule, steps=steps, target=target if targeted else None,
+                        loss_fn=loss_fn, random_start=random_start, keep_best=True, seed=seed)
 
-def _compiled_attack(model, norm, targeted, loss_fn, random_start):
-    per_model = _COMPILED.setdefault(model, {})
-    key = (norm, targeted, loss_fn, random_start)
-    if key not in per_model:
-        fn, _ = B.inference_fn(model)
-
-        def attack(state, x0, y, target, eps, step_size, steps, seed):
-            rule = make_step_rule(norm, eps, step_size)
-            return pgd_loop(lambda x: fn(state, x), x0, y, rule, steps=steps, target=target if targeted else None,
-                            loss_fn=loss_fn, random_start=random_start, keep_best=True, seed=seed)
-
-        per_model[key] = B.compile_fn(attack)
-    return per_model[key]
+    return attack
 
 
 def _resolve_loss(loss):
@@ -121,15 +92,16 @@ def legacy_targeted(function, y, target, targeted):
 
 
 def pgd(model, x, y, *, norm, eps, step_size, steps, target=None, random_start=True,
-        loss="ce", restarts=1, seed=0, num_classes=10, targeted=None):
+        loss="ce", restarts=1, seed=0, num_classes=None, targeted=None):
     """Projected gradient attack, keeping each image's best iterate over steps and restarts.
 
     Untargeted, it maximises `loss(logits, y)` away from the true labels `y`;
     with `target=` it minimises `loss(logits, target)` towards the target classes.
 
     Args:
-        model: a Keras classifier returning logits, inputs in [0, 1].
-        x: float images `(N, H, W, C)` in [0, 1].
+        model: a Keras classifier taking [0, 1] images (any size, channels and
+            class count; a final softmax is removed to attack the logits).
+        x: float images `(N, H, W, C)` in [0, 1], of the model's input shape.
         y: int true labels `(N,)` (always the true labels, also when targeted).
         norm: "l2" or "linf".
         eps: radius of the threat ball, >= 0.
@@ -141,7 +113,8 @@ def pgd(model, x, y, *, norm, eps, step_size, steps, target=None, random_start=T
         loss: "ce", "margin", or a callable `(logits, y) -> (N,)` per-example loss.
         restarts: independent random starts; each image keeps its worst case.
         seed: integer seed of the random starts.
-        num_classes: number of classes, for checking `y`.
+        num_classes: optional; must equal the model's class count (which is
+            read from the model).
         targeted: deprecated: `targeted=True` with the targets in `y` still
             works (with a `FutureWarning`); write `target=` instead.
 
@@ -155,11 +128,11 @@ def pgd(model, x, y, *, norm, eps, step_size, steps, target=None, random_start=T
         >>> x_cat = pgd(model, x, y, norm="l2", eps=2.0, step_size=0.25, steps=20, target=3)
     """
     target = legacy_targeted("pgd", y, target, targeted)
-    x = _checks.images("x", x, channels=None)
-    num_classes = _checks.positive_int("num_classes", num_classes, minimum=2)
-    y = _checks.labels("y", y, n=x.shape[0], num_classes=num_classes)
+    spec = _checks.classifier(model, num_classes=num_classes)
+    x = _checks.images_for(spec, "x", x, model=model)
+    y = _checks.labels("y", y, n=x.shape[0], num_classes=spec.num_classes)
     if target is not None:
-        target = _checks.targets("target", target, n=x.shape[0], num_classes=num_classes)
+        target = _checks.targets("target", target, n=x.shape[0], num_classes=spec.num_classes)
     norm = _checks.one_of("norm", norm, {"l2", "linf"})
     eps = _checks.non_negative("eps", eps)
     step_size = _checks.non_negative("step_size", step_size)
@@ -170,7 +143,16 @@ def pgd(model, x, y, *, norm, eps, step_size, steps, target=None, random_start=T
     loss_fn = _resolve_loss(loss)
     if eps == 0 or steps == 0 and not random_start:
         return x.copy()
-    attack = _compiled_attack(model, norm, target is not None, loss_fn, random_start)
+    return run_pgd(model, x, y, target, norm=norm, eps=eps, step_size=step_size, steps=steps,
+                   random_start=random_start, loss_fn=loss_fn, restarts=restarts, seed=seed)
+
+
+def run_pgd(model, x, y, target, *, norm, eps, step_size, steps, random_start, loss_fn, restarts, seed):
+    """`pgd` on checked arguments (numpy in, numpy out), for callers that checked them once already."""
+    model = logits_model(model)
+    targeted = target is not None
+    attack = B.compiled(model, ("pgd", norm, targeted, loss_fn, random_start),
+                        lambda: _build_attack(model, norm, targeted, loss_fn, random_start))
     _, state = B.inference_fn(model)
     target = y if target is None else target
     best_x, best_obj = None, None

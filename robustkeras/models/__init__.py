@@ -1,7 +1,9 @@
 """Model registry: architectures by name, weights through `robustkeras.pretrained`."""
 
 from robustkeras import _checks
+from robustkeras import backend as _backend  # noqa: F401  (refuses unsupported Keras backends at import)
 from robustkeras.models.fastnet import fastnet
+from robustkeras.models.introspect import feature_model, logits_model, pixel_model
 from robustkeras.models.layers import Standardize
 from robustkeras.models.mobilenet import mobilenetv2_cifar
 from robustkeras.models.resnet import resnet18_cifar
@@ -44,4 +46,5 @@ def get_model(name, weights=None, **kwargs):
     return ARCHITECTURES[name](**kwargs)
 
 
-__all__ = ["get_model", "ARCHITECTURES", "fastnet", "resnet18_cifar", "mobilenetv2_cifar", "Standardize"]
+__all__ = ["get_model", "ARCHITECTURES", "fastnet", "resnet18_cifar", "mobilenetv2_cifar", "Standardize",
+           "feature_model", "logits_model", "pixel_model"]

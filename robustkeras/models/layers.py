@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from robustkeras.data import MEAN, STD
+from robustkeras._constants import CIFAR10_MEAN as MEAN
+from robustkeras._constants import CIFAR10_STD as STD
 
 
 @keras.saving.register_keras_serializable(package="robustkeras")

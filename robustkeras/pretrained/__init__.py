@@ -48,6 +48,9 @@ def _weights_path(name, entry, path):
     path = Path(path) if path is not None else FOLDER / entry["file"]
     if not path.is_file():
         raise FileNotFoundError(f"Expected `{arg}` to lead to the weights file of `{name}`. Received: {path} (not found)")
+    if not isinstance(entry.get("sha256"), str):
+        raise ValueError(f"Expected the manifest entry of `{name}` to hold the weights' sha256. Received: an entry "
+                         f"without one in {MANIFEST} (re-register the model with scripts/release_model.py)")
     actual = sha256(path)
     if actual != entry["sha256"]:
         raise ValueError(

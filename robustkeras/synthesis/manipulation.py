@@ -3,8 +3,9 @@
 import numpy as np
 
 from robustkeras import _checks
-from robustkeras.evaluate import predict_logits
-from robustkeras.synthesis.optimizer import feature_model, optimize
+from robustkeras.models import introspect
+from robustkeras.models.introspect import feature_model
+from robustkeras.synthesis import optimizer
 from robustkeras.synthesis.terms import feature_value, squared_distance
 
 
@@ -19,9 +20,10 @@ def manipulate(model, images, unit, region, *, steps=40, step_size=4.0, weight=1
 
     Args:
         model: robust classifier.
-        images: float32 `(N, 32, 32, 3)` in [0, 1].
+        images: float32 `(N, H, W, C)` in [0, 1], of the model's input shape.
         unit: int feature index (or one per image).
-        region: `(N, 32, 32, 1)` or `(32, 32, 1)`, 1 inside the painted region.
+        region: `(N, H, W, 1)` or `(H, W, 1)`, 1 inside the painted region; an
+            image with an empty region is returned unchanged.
         steps, step_size, radius: the optimizer.
         weight: weight of the consistency term outside the region.
 
@@ -31,15 +33,18 @@ def manipulate(model, images, unit, region, *, steps=40, step_size=4.0, weight=1
     Example:
         >>> out = manipulate(model, x[:1], unit=17, region=make_mask("center", 1)).images
     """
-    images = _checks.images("images", images)
+    spec = optimizer.checked_model(model)
+    images = _checks.images_for(spec, "images", images, model=model)
     width = feature_model(model).outputs[1].shape[-1]
-    units = np.full(len(images), unit) if np.ndim(unit) == 0 else unit
-    units = _checks.labels("unit", units, n=len(images), num_classes=width)
+    units = _checks.targets("unit", unit, n=len(images), num_classes=width)
     region = _checks.mask("region", region, images.shape)
     weight = _checks.non_negative("weight", weight)
+    steps, step_size, radius = optimizer.check_settings(steps, step_size, radius)
     params = {"unit": units, "reference": images, "keep": 1.0 - region, "weight": np.float32(weight)}
-    result = optimize(model, images, objective=feature_objective, params=params, steps=steps,
-                      step_size=step_size, radius=radius)
+    result = optimizer.run(model, images, objective=feature_objective, params=params, steps=steps,
+                           step_size=step_size, radius=radius)
+    empty = ~np.any(region > 0, axis=(1, 2, 3))  # nothing painted: the image stays exactly as it was
+    result.images[empty] = images[empty]
     result.extras.update(unit=units, region=np.ascontiguousarray(region))
     return result
 
@@ -56,10 +61,11 @@ class FeaturePainter:
     """
 
     def __init__(self, model, image):
+        spec = optimizer.checked_model(model)
         if np.ndim(image) != 3:
-            raise ValueError(f"Expected `image` of shape (H, W, 3). Received: image.shape={np.shape(image)}")
+            raise ValueError(f"Expected `image` of shape (H, W, C). Received: image.shape={np.shape(image)}")
         self.model = model
-        self.history = [_checks.images("image", np.asarray(image)[None])[0]]
+        self.history = [_checks.images_for(spec, "image", np.asarray(image)[None], model=model)[0]]
 
     @property
     def image(self):
@@ -70,7 +76,7 @@ class FeaturePainter:
         """Units that most raise `class_id`'s logit (head weight), or the most active ones now."""
         k = _checks.positive_int("k", k)
         if class_id is not None:
-            weights = np.asarray(self.model.layers[-1].kernel)
+            weights = introspect.head_weights(self.model)
             _checks.class_id("class_id", class_id, weights.shape[1])
             return list(np.argsort(-weights[:, class_id])[:k])
         _, features = feature_model(self.model)(self.image[None], training=False)
@@ -91,6 +97,6 @@ class FeaturePainter:
 
     def prediction(self):
         """Current class probabilities."""
-        logits = predict_logits(self.model, self.image[None])[0]
+        logits = np.asarray(feature_model(self.model)(self.image[None], training=False)[0], np.float32)[0]
         e = np.exp(logits - logits.max())
         return e / e.sum()

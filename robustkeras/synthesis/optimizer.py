@@ -14,15 +14,15 @@ projection) pair is compiled once and reused for any data of the same shape.
 
 import dataclasses
 import warnings
-import weakref
 
-import keras
 import numpy as np
 from keras import ops
 
-from robustkeras import _checks
+from robustkeras import _checks, engine, imageops
 from robustkeras import backend as B
 from robustkeras.attacks.steps import L2Step
+from robustkeras.models import introspect
+from robustkeras.models.introspect import feature_model
 
 
 @dataclasses.dataclass
@@ -50,81 +50,42 @@ class SynthesisResult:
         return self.objective_values
 
 
-_FEATURE_MODELS = weakref.WeakKeyDictionary()
-
-
-def feature_model(model):
-    """`model` with two outputs: logits and penultimate features (the classifier head's input).
-
-    Built once per model; it shares the model's variables.
-
-    Example:
-        >>> logits, features = feature_model(model)(x)
-    """
-    if model not in _FEATURE_MODELS:
-        head = model.layers[-1]
-        _FEATURE_MODELS[model] = keras.Model(model.inputs[0], [model.outputs[0], head.input],
-                                             name=f"{model.name}_features")
-    return _FEATURE_MODELS[model]
-
-
-def _outputs_fn(model, input_size):
-    """Pure `(state, x) -> (logits, features)`; resizes `x` to the model's input size first."""
-    fn, _ = B.inference_fn(feature_model(model))
+def _outputs_fn(model, input_hw):
+    """Pure `(state, x) -> (logits, features)` of a feature model; smaller `x` is resized to `input_hw` first."""
+    fn, _ = B.inference_fn(model)
 
     def outputs(state, x):
-        if input_size is not None and ops.shape(x)[1] != input_size:
-            x = ops.image.resize(x, (input_size, input_size), interpolation="bilinear")
+        if input_hw is not None and tuple(x.shape[1:3]) != tuple(input_hw):
+            x = imageops.resize(x, input_hw)
         logits, features = fn(state, x)
         return ops.cast(logits, "float32"), ops.cast(features, "float32")
 
     return outputs
 
 
-def _run(outputs, state, objective, project, params, start, anchor, radius, step_size, steps):
-    """The compiled loop: normalised-gradient ascent, projected after every step.
+def _build_run(model, objective, project, input_hw):
+    """The compiled task loop: normalised-gradient ascent (`engine.ascend`), projected after every step.
 
     The step length follows a cosine decay to zero: fixed-length normalised steps
     would otherwise keep oscillating around the balance of a consistency term.
     """
-    total = ops.cast(steps, "float32")
+    outputs = _outputs_fn(model, input_hw)
 
-    def score(x):
-        logits, features = outputs(state, x)
-        return objective(params, x, logits, features)
+    def run(state, params, start, anchor, radius, step_size, steps):
+        total = ops.cast(steps, "float32")
 
-    def body(i, carry):
-        x, history = carry
-        value, grad = B.value_and_input_grad(score, x)
-        history = ops.slice_update(history, (i, 0), ops.expand_dims(value, 0))
-        decay = 0.5 * (1.0 + ops.cos(np.pi * ops.cast(i, "float32") / total))
-        rule = L2Step(radius, step_size * decay)
-        x = rule.step(x, grad)
-        if project is not None:
-            # Task projection first: for a linear constraint that the anchor satisfies
-            # (super-resolution), the ball projection then keeps it, so x meets both.
-            x = project(params, x)
-        x = rule.project(x, anchor)
-        return x, history
+        def score(x):
+            logits, features = outputs(state, x)
+            return objective(params, x, logits, features)
 
-    history = ops.zeros((steps, ops.shape(start)[0]), "float32")
-    return ops.fori_loop(0, steps, body, (start, history))
+        def rule_at(i):
+            decay = 0.5 * (1.0 + ops.cos(np.pi * ops.cast(i, "float32") / total))
+            return L2Step(radius, step_size * decay)
 
+        task_projection = None if project is None else (lambda x: project(params, x))
+        return engine.ascend(score, start, anchor, rule_at, steps=steps, project=task_projection, record=True)
 
-_COMPILED = weakref.WeakKeyDictionary()
-
-
-def _compiled(model, objective, project, input_size):
-    per_model = _COMPILED.setdefault(model, {})
-    key = (objective, project, input_size)
-    if key not in per_model:
-        outputs = _outputs_fn(model, input_size)
-
-        def run(state, params, start, anchor, radius, step_size, steps):
-            return _run(outputs, state, objective, project, params, start, anchor, radius, step_size, steps)
-
-        per_model[key] = (B.compile_fn(run), outputs)
-    return per_model[key]
+    return run
 
 
 def _is_plus_inf(value):
@@ -153,13 +114,14 @@ def _check_params(params, n):
 
 
 def optimize(model, start, *, objective, params, steps, step_size, radius=np.inf, anchor=None,
-             project=None, input_size=32):
+             project=None, input_size=None):
     """Maximise `objective` over images by projected, normalised gradient steps.
 
     Args:
-        model: a classifier returning logits for inputs in [0, 1].
-        start: float32 `(N, H, W, 3)` start images in [0, 1] (H may be below 32:
-            they are resized to `input_size` inside the objective).
+        model: a classifier taking [0, 1] images (functional or Sequential; nested
+            models and a final softmax are handled: see `models.feature_model`).
+        start: float32 `(N, H, W, C)` start images in [0, 1], of the model's input
+            shape, or square and smaller (they are resized up inside the objective).
         objective: `(params, x, logits, features) -> (N,)`, the score to maximise.
         params: dict of arrays the objective and projection read.
         steps: number of steps (>= 1).
@@ -167,7 +129,7 @@ def optimize(model, start, *, objective, params, steps, step_size, radius=np.inf
         radius: the L2 ball around `anchor` the images must stay in (`inf`: none).
         anchor: centre of the ball; defaults to `start`.
         project: optional `(params, x) -> x`, applied before the ball projection.
-        input_size: the model's input size.
+        input_size: optional; must equal the model's input side (read from the model).
 
     Returns:
         A `SynthesisResult`.
@@ -176,33 +138,63 @@ def optimize(model, start, *, objective, params, steps, step_size, radius=np.inf
         >>> result = optimize(model, start, objective=class_objective,
         ...                   params={"target": targets}, steps=60, step_size=1.0, radius=30)
     """
-    start = _checks.images("start", start)
-    steps = _checks.positive_int("steps", steps)
-    step_size = _checks.non_negative("step_size", step_size)
-    radius = np.inf if _is_plus_inf(radius) else _checks.non_negative("radius", radius)
-    anchor = start if anchor is None else _checks.images("anchor", anchor)
+    spec = checked_model(model)
+    start = _checks.images_for(spec, "start", start, allow_smaller=True)
+    steps, step_size, radius = check_settings(steps, step_size, radius)
+    anchor = start if anchor is None else _checks.images("anchor", anchor, channels=spec.channels)
     if anchor.shape != start.shape:
         raise ValueError(f"Expected `anchor` of shape {start.shape}. Received: anchor.shape={anchor.shape}")
     objective = _checks.function("objective", objective)
     project = _checks.function("project", project, optional=True)
-    input_size = _checks.positive_int("input_size", input_size)
+    if input_size is not None:
+        input_size = _checks.positive_int("input_size", input_size)
+        if spec.shape is not None and spec.shape[0] not in (None, input_size):
+            raise ValueError(f"Expected `input_size` to equal the model's input side {spec.shape[0]} (or left out). "
+                             f"Received: input_size={input_size}")
     params = _check_params(params, len(start))
-    run, _ = _compiled(model, objective, project, input_size if start.shape[1] != input_size else None)
-    _, state = B.inference_fn(feature_model(model))
-    images, history = run(state, params, start, anchor, np.float32(radius), np.float32(step_size), np.int32(steps))
-    return SynthesisResult(np.asarray(images, np.float32), np.asarray(history, np.float32), start)
+    return run(model, start, objective=objective, params=params, steps=steps, step_size=step_size,
+               radius=radius, anchor=anchor, project=project)
+
+
+def check_settings(steps, step_size, radius):
+    """The optimizer's `steps` (>= 1), `step_size` (>= 0) and `radius` (>= 0 or inf), checked."""
+    steps = _checks.positive_int("steps", steps)
+    step_size = _checks.non_negative("step_size", step_size)
+    radius = np.inf if _is_plus_inf(radius) else _checks.non_negative("radius", radius)
+    return steps, step_size, radius
+
+
+def checked_model(model):
+    """The `ModelSpec` of a synthesis model, after checking it has a layer graph to take features from."""
+    spec = _checks.classifier(model)
+    feature_model(model)  # a clear error now if the features cannot be found
+    return spec
+
+
+def run(model, start, *, objective, params, steps, step_size, radius=np.inf, anchor=None, project=None):
+    """`optimize` on checked arguments (what the tasks call after checking theirs once)."""
+    fm = feature_model(model)
+    shape = introspect.input_shape(fm)
+    input_hw = None if shape is None or tuple(start.shape[1:3]) == tuple(shape[:2]) else shape[:2]
+    compiled = B.compiled(fm, ("synthesis", objective, project, input_hw),
+                          lambda: _build_run(fm, objective, project, input_hw), static_argnames=("steps",))
+    _, state = B.inference_fn(fm)
+    anchor = start if anchor is None else anchor
+    images, history = compiled(state, params, start, anchor, np.float32(radius), np.float32(step_size),
+                               np.int32(steps))
+    return SynthesisResult(np.array(images, np.float32), np.asarray(history, np.float32), start)
 
 
 def class_probability(model, images, classes, *, batch_size=500):
     """Softmax probability of `classes[i]` for each image (numpy, inference mode)."""
-    images = _checks.images("images", images)
+    spec = _checks.classifier(model)
+    images = _checks.images_for(spec, "images", images, model=model)
     batch_size = _checks.positive_int("batch_size", batch_size)
-    outputs = getattr(model, "outputs", None)
-    classes = np.full(len(images), classes) if np.ndim(classes) == 0 else classes
-    classes = _checks.labels("classes", classes, n=len(images), num_classes=outputs[0].shape[-1] if outputs else 10)
+    classes = _checks.targets("classes", classes, n=len(images), num_classes=spec.num_classes)
     probs = []
+    logits_net = introspect.logits_model(model)
     for a in range(0, len(images), batch_size):
-        logits = model(images[a:a + batch_size], training=False)
+        logits = logits_net(images[a:a + batch_size], training=False)
         probs.append(np.asarray(ops.softmax(ops.cast(logits, "float32"), axis=-1)))
     probs = np.concatenate(probs)
     return probs[np.arange(len(images)), np.asarray(classes)]

@@ -1,36 +1,51 @@
 """Class-conditional seeds: per-class Gaussians (low-rank + diagonal covariance) of training images.
 
-Stored as a small npz per resolution `s` in (8, 16, 32), float16:
-`mean_s (10, d)`, `basis_s (10, k, d)` (principal directions scaled by their
-standard deviations), `diag_s (10, d)` (residual standard deviation), and a
-mixture: `mix_means_s (10, M, d)`, `mix_weights_s (10, M)`; `d = s*s*3`.
+Stored as a small npz per resolution `s` (the image side, and a half and a
+quarter of it when it divides by 4; 8, 16, 32 for CIFAR-10), float16:
+`mean_s (K, d)`, `basis_s (K, k, d)` (principal directions scaled by their
+standard deviations), `diag_s (K, d)` (residual standard deviation), and a
+mixture: `mix_means_s (K, M, d)`, `mix_weights_s (K, M)`; `d = s*s*C` for
+`K` classes of `C`-channel images.
 """
 
 from pathlib import Path
 
 import numpy as np
 
-from robustkeras import _checks
+from robustkeras import _checks, imageops
 
 STATS_FILE = Path(__file__).resolve().parent.parent / "pretrained" / "cifar10_class_stats.npz"
-SIZES = (8, 16, 32)
+SIZES = (8, 16, 32)  # the shipped CIFAR-10 statistics
 
 
 def _resize_mean(images, size):
-    factor = images.shape[1] // size
-    n, h, w, c = images.shape
-    return images.reshape(n, size, factor, size, factor, c).mean(axis=(2, 4))
+    return np.asarray(imageops.average_pool(images, images.shape[1] // size), np.float32)
 
 
-def compute_class_stats(images, labels, *, rank=24, components=4, seed=0, num_classes=10):
-    """Per-class mean, low-rank + diagonal covariance and a k-means mixture, at 8, 16 and 32 px.
+def stats_sizes(stats):
+    """The resolutions a statistics dict holds, ascending."""
+    return sorted(int(k[len("mean_"):]) for k in stats if k.startswith("mean_"))
+
+
+def stats_shape(stats, size):
+    """`(classes, (size, size, channels))` of the statistics at `size`, or `(None, None)` if absent."""
+    key = f"mean_{size}"
+    if not isinstance(stats, dict) or key not in stats:
+        return None, None
+    classes, d = np.shape(stats[key])
+    return classes, (size, size, d // (size * size))
+
+
+def compute_class_stats(images, labels, *, rank=24, components=4, seed=0, num_classes=None):
+    """Per-class mean, low-rank + diagonal covariance and a k-means mixture, at the images' side (and half, quarter).
 
     Args:
-        images: float32 `(N, 32, 32, 3)` in [0, 1].
+        images: float32 `(N, S, S, C)` in [0, 1] (square, any side and channels).
         labels: int `(N,)`.
         rank: principal directions kept per class.
         components: mixture components per class (k-means on the images).
         seed: seed of k-means.
+        num_classes: number of classes (default: the largest label + 1).
 
     Returns:
         dict of float16 arrays (the npz layout above).
@@ -38,9 +53,13 @@ def compute_class_stats(images, labels, *, rank=24, components=4, seed=0, num_cl
     Example:
         >>> stats = compute_class_stats(x_train, y_train)
     """
-    images = _checks.images("images", images)
-    if images.shape[1:] != (32, 32, 3):
-        raise ValueError(f"Expected `images` of shape (N, 32, 32, 3). Received: images.shape={images.shape}")
+    images = _checks.images("images", images, channels=None)
+    side = images.shape[1]
+    if images.shape[2] != side:
+        raise ValueError(f"Expected square `images`. Received: images.shape={images.shape}")
+    sizes = (side // 4, side // 2, side) if side % 4 == 0 else (side,)
+    if num_classes is None:
+        num_classes = int(np.max(np.asarray(labels))) + 1 if np.size(labels) else 0
     num_classes = _checks.positive_int("num_classes", num_classes)
     labels = _checks.labels("labels", labels, n=len(images), num_classes=num_classes)
     rank = _checks.positive_int("rank", rank)
@@ -53,17 +72,21 @@ def compute_class_stats(images, labels, *, rank=24, components=4, seed=0, num_cl
             f"Received: class {int(counts.argmin())} has {int(counts.min())}")
     rng = np.random.default_rng(seed)
     out = {}
-    for size in SIZES:
+    for size in sizes:
         small = _resize_mean(images, size).reshape(len(images), -1)
         means, bases, diags, mix_means, mix_weights = [], [], [], [], []
         for c in range(num_classes):
             xc = small[labels == c].astype(np.float32)
             mean = xc.mean(0)
             centred = xc - mean
-            # Top eigenvectors of the d x d covariance: cheaper than an SVD of the data.
-            eigval, eigvec = np.linalg.eigh(centred.T @ centred / (len(xc) - 1))
-            top = eigvec[:, ::-1][:, :rank].T
-            basis = top * np.sqrt(np.maximum(eigval[::-1][:rank], 0))[:, None]
+            if len(xc) >= centred.shape[1]:
+                # Top eigenvectors of the d x d covariance: cheaper than an SVD of many images.
+                eigval, eigvec = np.linalg.eigh(centred.T @ centred / (len(xc) - 1))
+                top, variances = eigvec[:, ::-1][:, :rank].T, eigval[::-1][:rank]
+            else:  # fewer images than pixels: the SVD of the data is the cheap way
+                _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+                top, variances = vt[:rank], singular[:rank] ** 2 / (len(xc) - 1)
+            basis = top * np.sqrt(np.maximum(variances, 0))[:, None]
             residual = centred - (centred @ top.T) @ top
             means.append(mean)
             bases.append(basis)
@@ -97,25 +120,28 @@ def load_class_stats(path=None):
         return {k: data[k].astype(np.float32) for k in data.files}
 
 
-def sample_seeds(classes, *, size=32, mixture=False, stats=None, seed=0):
+def sample_seeds(classes, *, size=None, mixture=False, stats=None, seed=0):
     """Draw one seed image per entry of `classes` from its class Gaussian.
 
     Args:
         classes: int class ids `(N,)`.
-        size: resolution, one of 8, 16, 32.
+        size: resolution, one of those in `stats` (default: the largest; 8, 16, 32 shipped).
         mixture: draw the mean from the class's k-means mixture instead of the class mean.
         stats: class statistics (default: the shipped ones).
         seed: random seed.
 
     Returns:
-        float32 `(N, size, size, 3)` in [0, 1].
+        float32 `(N, size, size, C)` in [0, 1].
 
     Example:
         >>> seeds = sample_seeds(np.arange(10), size=32)
     """
-    size = _checks.one_of("size", size, set(SIZES))
     seed = None if seed is None else _checks.positive_int("seed", seed, minimum=0)
     stats = load_class_stats() if stats is None else stats
+    sizes = stats_sizes(stats) if isinstance(stats, dict) else []
+    if not sizes:
+        raise ValueError("Expected `stats` from compute_class_stats. Received: stats without mean_<size> arrays")
+    size = sizes[-1] if size is None else _checks.one_of("size", size, set(sizes))
     missing = [f"{k}_{size}" for k in ("mean", "basis", "diag", "mix_means", "mix_weights")
                if not isinstance(stats, dict) or f"{k}_{size}" not in stats]
     if missing:
@@ -130,4 +156,5 @@ def sample_seeds(classes, *, size=32, mixture=False, stats=None, seed=0):
     basis = stats[f"basis_{size}"][classes]
     z = rng.standard_normal((len(classes), basis.shape[1]))
     x = mean + np.einsum("nk,nkd->nd", z, basis) + stats[f"diag_{size}"][classes] * rng.standard_normal(mean.shape)
-    return np.clip(x, 0, 1).reshape(len(classes), size, size, 3).astype(np.float32)
+    channels = stats_shape(stats, size)[1][2]
+    return np.clip(x, 0, 1).reshape(len(classes), size, size, channels).astype(np.float32)

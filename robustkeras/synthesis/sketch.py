@@ -3,16 +3,18 @@
 import numpy as np
 
 from robustkeras import _checks
-from robustkeras.synthesis.translation import translate
+from robustkeras.synthesis import optimizer
+from robustkeras.synthesis.translation import run_translation, translate  # noqa: F401
 
 
 def _edges(images):
-    gray = images @ np.array([0.299, 0.587, 0.114], np.float32)
+    channels = images.shape[-1]
+    gray = images @ np.array([0.299, 0.587, 0.114], np.float32) if channels == 3 else images.mean(-1)
     gy, gx = np.gradient(gray, axis=(1, 2))
     magnitude = np.hypot(gx, gy)
     scale = np.percentile(magnitude, 90, axis=(1, 2), keepdims=True) + 1e-6
     lines = np.clip(magnitude / scale, 0, 1)
-    return np.repeat((1.0 - lines)[..., None], 3, axis=-1)
+    return np.repeat((1.0 - lines)[..., None], channels, axis=-1)
 
 
 def _posterize(images, levels=3):
@@ -26,20 +28,30 @@ def make_sketch(images, kind="edges"):
     Example:
         >>> sketches = make_sketch(x, "edges")
     """
-    images = _checks.images("images", images)
+    images = _checks.images("images", images, channels=None)
     kind = _checks.one_of("kind", kind, {"edges", "posterize"})
     out = _edges(images) if kind == "edges" else _posterize(images)
     return np.clip(out, 0, 1).astype(np.float32)
 
 
-def strokes_to_sketch(strokes, size=32, width=1):
+def strokes_to_sketch(strokes, size=32, width=1, *, channels=3):
     """Rasterise drawn strokes (lists of (row, col) points in [0, 1]) into a white sketch with black lines.
+
+    Args:
+        strokes: list of strokes, each a list of (row, col) points in [0, 1].
+        size: side of the sketch (the model's input side).
+        width: line half-width in pixels.
+        channels: channels of the sketch (the model's).
+
+    Returns:
+        float32 `(1, size, size, channels)`.
 
     Example:
         >>> sketch = strokes_to_sketch([[(0.2, 0.2), (0.8, 0.8)]])
     """
     size = _checks.positive_int("size", size, minimum=2)
     width = _checks.positive_int("width", width)
+    channels = _checks.positive_int("channels", channels)
     if isinstance(strokes, (str, bytes)) or not hasattr(strokes, "__iter__"):
         raise ValueError(f"Expected `strokes` to be a list of strokes. Received: strokes={_checks._fmt(strokes)}")
     checked = []
@@ -53,7 +65,7 @@ def strokes_to_sketch(strokes, size=32, width=1):
         if not np.all(np.isfinite(pts)) or pts.min() < 0 or pts.max() > 1:
             raise ValueError(f"Expected `strokes[{i}]` points in [0, 1]. Received: range [{pts.min():.4g}, {pts.max():.4g}]")
         checked.append(pts)
-    canvas = np.ones((size, size, 3), np.float32)
+    canvas = np.ones((size, size, channels), np.float32)
     for pts in checked:
         pts = pts * (size - 1)
         for (r0, c0), (r1, c1) in zip(pts[:-1], pts[1:]):
@@ -68,7 +80,7 @@ def sketch_to_image(model, sketches, target, *, steps=60, step_size=0.5, radius=
 
     Args:
         model: robust classifier.
-        sketches: float32 `(N, 32, 32, 3)` in [0, 1].
+        sketches: float32 `(N, H, W, C)` in [0, 1], of the model's input shape.
         target: int `(N,)`: the class each image should show.
         steps, step_size, radius: the optimizer.
 
@@ -78,7 +90,8 @@ def sketch_to_image(model, sketches, target, *, steps=60, step_size=0.5, radius=
     Example:
         >>> out = sketch_to_image(model, make_sketch(x), y).images
     """
-    sketches = _checks.images("sketches", sketches)
-    target = _checks.labels("target", target, n=len(sketches), num_classes=10)
+    spec = optimizer.checked_model(model)
+    sketches = _checks.images_for(spec, "sketches", sketches, model=model)
+    target = _checks.labels("target", target, n=len(sketches), num_classes=spec.num_classes)
     # A sketch is just a very unusual source image: translation with a larger ball.
-    return translate(model, sketches, target, steps=steps, step_size=step_size, radius=radius)
+    return run_translation(model, sketches, target, *optimizer.check_settings(steps, step_size, radius))
