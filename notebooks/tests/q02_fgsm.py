@@ -14,7 +14,9 @@ def test_fgsm_properties(fgsm):
     x = np.random.default_rng(0).random((4, 4, 4, 3)).astype(np.float32)
     y = np.array([0, 1, 2, 3])
     eps = 0.05
-    adv = np.asarray(fgsm(model, x, y, eps))
+    adv = fgsm(model, x, y, eps)
+    assert adv is not None, 'fgsm returned None: `return` the adversarial images.'
+    adv = np.asarray(adv)
     assert adv.shape == x.shape, f'Expected shape {x.shape}. Received {adv.shape}.'
     assert adv.min() >= 0 and adv.max() <= 1, 'Clip the result to [0, 1].'
     assert np.abs(adv - x).max() <= eps + 1e-06, 'Each pixel may move by at most eps.'

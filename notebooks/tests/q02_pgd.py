@@ -10,7 +10,9 @@ def test_step_rules(pgd_step):
     import numpy as np
     x = np.zeros((1, 1, 2, 1), np.float32)
     g = np.array([3.0, -4.0], np.float32).reshape(1, 1, 2, 1)
-    out = np.asarray(pgd_step(x, g, 0.5, 'linf')).ravel()
+    out = pgd_step(x, g, 0.5, 'linf')
+    assert out is not None, 'pgd_step returned None: `return` the stepped images.'
+    out = np.asarray(out).ravel()
     assert np.allclose(out, [0.5, -0.5]), f'Linf step: x + step_size * sign(grad). Received {out}.'
     out = np.asarray(pgd_step(x, g, 0.5, 'l2')).ravel()
     assert np.allclose(out, [0.3, -0.4]), f'L2 step: x + step_size * grad / ||grad||_2 (here ||grad|| = 5). Received {out}.'
@@ -25,7 +27,9 @@ def test_pgd_properties(pgd_attack):
     y = np.arange(8) % 10
     ce = lambda t: keras.losses.sparse_categorical_crossentropy(y, model(t), from_logits=True).numpy()
     for norm, eps in (('l2', 0.5), ('linf', 0.03)):
-        adv = np.asarray(pgd_attack(model, x, y, norm=norm, eps=eps, step_size=eps / 4, steps=8))
+        adv = pgd_attack(model, x, y, norm=norm, eps=eps, step_size=eps / 4, steps=8)
+        assert adv is not None, 'pgd_attack returned None: `return` the final adversarial images.'
+        adv = np.asarray(adv)
         assert adv.shape == x.shape, f'Expected shape {x.shape}. Received {adv.shape}.'
         assert adv.min() >= 0 and adv.max() <= 1, f'{norm}: the result must stay in [0, 1].'
         d = (adv - x).reshape(8, -1)

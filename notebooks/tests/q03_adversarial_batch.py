@@ -16,6 +16,8 @@ def test_matches_reference_pgd(adversarial_batch):
     x = tf.constant(np.random.default_rng(0).random((4, 6, 6, 3)), tf.float32)
     y = tf.constant([1, 2, 3, 4])
     adv = adversarial_batch(lambda t: model(t, training=False), x, y, eps=0.5, steps=3)
+    assert adv is not None, 'adversarial_batch returned None: `return` the attacked batch (wrapped in tf.stop_gradient).'
+    assert tuple(adv.shape) == tuple(x.shape), f'Return a batch shaped like x {tuple(x.shape)}. Received {tuple(adv.shape)}.'
     assert tf.is_tensor(adv), 'Return a tensor (work with tf ops, not NumPy), so it runs inside train_step.'
     ref = pgd_loop(lambda t: model(t, training=False), x, y, L2Step(0.5, 2.5 * 0.5 / 3), steps=3, random_start=False)
     d = np.linalg.norm((adv.numpy() - x.numpy()).reshape(4, -1), axis=1)

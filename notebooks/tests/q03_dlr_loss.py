@@ -12,7 +12,9 @@ def test_matches_library_dlr(dlr_loss):
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(6, 10)).astype('float32')
     y = np.array([0, 1, 2, 3, 4, 9])
-    mine = np.asarray(dlr_loss(logits, y))
+    mine = dlr_loss(logits, y)
+    assert mine is not None, 'dlr_loss returned None: `return` the (N,) DLR values.'
+    mine = np.asarray(mine)
     assert mine.shape == (6,), f'Return one value per example: shape (6,), got {mine.shape}.'
     assert np.allclose(mine, np.asarray(dlr(logits, y)), atol=1e-05), 'Differs from -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12).'
 

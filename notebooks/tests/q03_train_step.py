@@ -14,8 +14,17 @@ def test_one_step_matches_reference(PGDTrainer):
     def make():
         keras.utils.set_random_seed(0)
         return keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(), keras.layers.Dense(16, activation='relu'), keras.layers.Dense(10)])
+    import tensorflow as tf
     x = np.random.default_rng(0).random((8, 6, 6, 3)).astype(np.float32)
     y = np.arange(8) % 10
+    probe = PGDTrainer(make(), eps=0.5, steps=1)
+    probe.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])
+    try:
+        logs = probe.train_step((tf.constant(x), tf.constant(y)))
+    except Exception as error:
+        raise AssertionError(f"train_step failed on one batch: {type(error).__name__}: {error}. Fill in every TODO (a metric's result() fails until update_state has been called).") from error
+    assert logs is not None, 'train_step returned None: finish with `return {m.name: m.result() for m in self.metrics}`.'
+    assert isinstance(logs, dict), f'train_step must return a dict of metric results. Received {type(logs).__name__}.'
     mine, ref = (make(), make())
     trainer = PGDTrainer(mine, eps=0.5, steps=2)
     trainer.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])
