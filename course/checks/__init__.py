@@ -13,6 +13,23 @@ library names the answer must not reach (its reference implementation), and a ve
 This module and `course/checks/notebook.py` are copied into the sandbox: importing them must not
 import any verdict module (`stage_checks` imports them lazily).
 
+How a notebook is graded with these pieces (course/grade.py and course/probe_runner.py):
+
+1. Grader: `own_work_violations(notebook, check.names, check.forbidden)` per check; a violation
+   gives that question zero with its message.
+2. Sandbox: `ns = load_definitions(notebook, forbidden=<union of the stage's forbidden names>)`,
+   then per question `getattr(importlib.import_module(probe_module(stage)), check.probe)(ns, seed)`;
+   save `validate_outputs(result)` with `np.savez`. A `ProbeError` carries a message written for
+   the student ("your function `fgsm` returned None ..."); any other exception is the student's
+   own code failing.
+3. Grader: `check.verdict(validate_outputs(np.load(path, allow_pickle=False)), seed)`.
+
+Writing a check for a new exercise: add `<question>_inputs(seed)` and `probe_<question>(ns, seed)` to
+the stage's probe module (inputs from `probes._common.rng(seed, ...)`, tiny models from
+`probes._models.tiny_model`, no reference answers), a verdict decorated with `_judge.judged` to the
+stage's verdict module, and a `Check` with the master's points; `tests/test_checks.py` then
+requires the master to get full marks and the student version zero.
+
 Example:
 
 ```python

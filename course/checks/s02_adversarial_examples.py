@@ -40,10 +40,11 @@ def fgsm_verdict(outputs, seed):
     model = q02_fgsm_model(inp)
     g = ref.input_gradient(model, x, y)
     want = np.clip(x + eps * np.sign(g), 0, 1)
-    inside = (x > eps + 1e-4) & (x < 1 - eps - 1e-4) & (np.abs(g) > 1e-7)
-    ensure(np.allclose(np.abs(adv - x)[inside], eps, atol=1e-5),
+    clear = np.abs(g) > 1e-5 * np.abs(g).max()     # a gradient whose sign float error cannot flip
+    inside = (x > eps + 1e-4) & (x < 1 - eps - 1e-4) & clear
+    ensure(np.mean(np.isclose(np.abs(adv - x)[inside], eps, atol=1e-5)) > 0.99,
            "away from 0 and 1 every pixel should move by exactly eps: step by eps * sign(gradient)")
-    ensure(np.mean(np.isclose(adv, want, atol=1e-5)[np.abs(g) > 1e-7]) > 0.99,
+    ensure(np.mean(np.isclose(adv, want, atol=1e-5)[clear]) > 0.99,
            "wrong direction: step along +sign of the gradient of the cross-entropy (with your input_gradient)")
     ensure(np.all(ref.ce(model, adv, y) > ref.ce(model, x, y)), "FGSM must increase every image's loss")
 

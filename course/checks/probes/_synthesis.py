@@ -14,4 +14,4 @@ def penultimate(model):
     """The features the head reads (the relu output), as a Keras model."""
     import keras
 
-    return keras.Model(model.inputs, model.layers[-1].input)
+    return keras.Model(model.input, model.layers[-1].input)
