@@ -54,6 +54,7 @@ from course import config, probe_runner, sandbox  # noqa: E402
 RUNNER_FILES = ("__init__.py", "probe_runner.py", "checks/__init__.py", "checks/notebook.py", "checks/probes")
 INSIDE = "/opt/grader"
 VERDICTS = threading.Lock()  # one verdict at a time: references may seed Keras's global generator
+MAX_NOTEBOOK_MB = 50  # read by the grader's own process (AST check): larger ones score zero
 MAX_PROCESSES = 32  # a probe needs one or two; a fork flood is stopped before it starves the other sandboxes
 
 
@@ -61,6 +62,8 @@ MAX_PROCESSES = 32  # a probe needs one or two; a fork flood is stopped before i
 def stage_of(path, known):
     """The stage of a submission: otter metadata, else a stage name in its file name."""
     try:
+        if Path(path).stat().st_size > MAX_NOTEBOOK_MB * 2**20:
+            raise ValueError("too large to read")
         name = json.loads(Path(path).read_text(encoding="utf-8"))["metadata"]["otter"]["assignment_name"]
         if name in known:
             return name
@@ -207,6 +210,10 @@ def grade_notebook(student, stage, path, seed, args, slot):
     from course.checks.notebook import own_work_violations
 
     start, checks = time.time(), stage_checks(stage)
+    if Path(path).stat().st_size > MAX_NOTEBOOK_MB * 2**20:
+        return [{"student": student, "exercise": c.question, "points": 0.0, "possible": c.points,
+                 "message": f"the notebook is larger than {MAX_NOTEBOOK_MB} MB: clear its outputs"} for c in checks], \
+            {"student": student, "stage": stage, "notebook": str(path), "seconds": 0.0}
     source = Path(path).read_text(encoding="utf-8", errors="replace")
     violations = {}
     for check in checks:
