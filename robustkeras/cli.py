@@ -46,7 +46,8 @@ def _eval(args):
     if args.attack == "autoattack":
         from robustkeras.evaluate import autoattack
 
-        result = autoattack(model, x, y, norm=args.norm, eps=args.eps, seed=args.seed, show_progress=True)
+        result = autoattack(model, x, y, norm=args.norm, eps=args.eps, version=args.version, seed=args.seed,
+                            show_progress=True, state_path=args.state)
     else:
         result = robust_accuracy(model, x, y, norm=args.norm, eps=args.eps, steps=args.steps,
                                  restarts=args.restarts, seed=args.seed, show_progress=True)
@@ -110,6 +111,11 @@ def build_parser():
     ev.add_argument("--attack", default="pgd", choices=["pgd", "autoattack"])
     ev.add_argument("--norm", default="l2", choices=["l2", "linf"])
     ev.add_argument("--eps", type=float, default=0.5)
+    ev.add_argument("--version", default="apgd", choices=["standard", "apgd", "fast"],
+                    help="AutoAttack version: standard (APGD-CE, APGD-T, FAB-T, Square: the published figure), "
+                         "apgd (APGD-CE, APGD-T only) or fast (classroom)")
+    ev.add_argument("--state", default=None,
+                    help="AutoAttack: JSON file to save progress to after every batch and resume from")
     ev.add_argument("--steps", type=int, default=20)
     ev.add_argument("--restarts", type=int, default=1)
     ev.add_argument("--limit", type=int, default=None)
