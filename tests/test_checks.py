@@ -219,6 +219,28 @@ def inpaint_images(model, images, labels, mask, *, steps, step_size=0.5, weight=
     assert fraction == 0.0 and "grey" in message
 
 
+CHEAP_WRONG = {
+    "float64 images": ("00_setup_and_data", "q00_to_unit_range",
+                       "def to_unit_range(images):\n    return np.asarray(images) / 255.0\n"),
+    "accuracy in training mode": ("01_classification", "q01_accuracy",
+                                  "def accuracy(model, x, y, batch_size=256):\n"
+                                  "    return float(np.mean(np.argmax(np.asarray(model(x, training=True)), 1) == y))\n"),
+    "mask corner": ("06_inpainting", "q06_center_mask",
+                    "def center_mask(n, size=32, side=16):\n    m = np.zeros((n, size, size, 1), np.float32)\n"
+                    "    t = size // 2 - side // 2\n    m[:, t:t + side, t:t + side] = 1\n    return m\n"),
+    "smallest weights first": ("10_interactive_manipulation", "q10_top_units",
+                               "def top_units(model, class_id, k=5):\n    w = np.asarray(model.layers[-1].kernel)\n"
+                               "    return [int(i) for i in np.argsort(w[:, class_id])[:k]]\n"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CHEAP_WRONG))
+def test_plausible_wrong_answer_scores_zero(case):
+    stage, question, code = CHEAP_WRONG[case]
+    fraction, message = grade(stage, with_override(stage, code), only={question})[question]
+    assert fraction == 0.0 and message
+
+
 def test_reference_implementation_scores_nothing_at_run_time():
     """Reached through getattr, past the AST: the patched stub raises inside the probe."""
     cheat = with_override("02_adversarial_examples", '''

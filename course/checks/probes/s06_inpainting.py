@@ -8,7 +8,8 @@ from ._synthesis import synthesis_model
 
 def q06_center_mask_inputs(seed):
     r = rng(seed, 6, 1)
-    cases = [(2, 8, 4), (int(r.integers(1, 4)), 9, 4), (1, int(r.integers(10, 15)), int(r.integers(3, 8)))]
+    # an even size with an odd side: the corner is (size - side) // 2, not size // 2 - side // 2
+    cases = [(2, 8, 4), (int(r.integers(1, 4)), 9, 4), (1, int(r.choice([10, 12, 14])), int(r.choice([3, 5, 7])))]
     return {"cases": cases}
 
 

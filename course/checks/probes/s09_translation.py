@@ -60,8 +60,11 @@ def probe_q09_translate(ns, seed):
 def q09_success_rate_inputs(seed):
     r = rng(seed, 9, 3)
     n = int(r.integers(30, 45))
-    return {"images": r.random((n, 4, 4, 3)).astype(np.float32), "targets": r.choice(5, 2, replace=False),
-            "model_seed": int(r.integers(0, 2 ** 31))}
+    inp = {"images": r.random((n, 4, 4, 3)).astype(np.float32), "model_seed": int(r.integers(0, 2 ** 31))}
+    # the judge's two most frequent answers: dropout noise (training=True) changes their rates
+    pred = np.argmax(np.asarray(q09_success_rate_model(inp)(inp["images"], training=False)), 1)
+    inp["targets"] = np.argsort(-np.bincount(pred, minlength=5), kind="stable")[:2]
+    return inp
 
 
 def q09_success_rate_model(inp):
