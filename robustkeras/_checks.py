@@ -221,12 +221,15 @@ def images_for(spec, name, x, *, model=None, allow_smaller=False):
     accepted (they are resized up inside the model call, e.g. coarse-to-fine generation).
     For a model of unknown class count (subclassed), one forward pass on `x[:1]` fills it in.
     """
-    x = images(name, x, channels=spec.channels)
+    x = images(name, x, channels=None)
     if spec.shape is not None:
         expected = tuple(spec.shape[:2])
         got = tuple(x.shape[1:3])
         fits = all(e is None or e == g for e, g in zip(expected, got))
-        if not fits and not (allow_smaller and got[0] == got[1] and all(e is None or g <= e for e, g in zip(expected, got))):
+        fits = fits and spec.channels in (None, x.shape[3])
+        smaller = (allow_smaller and got[0] == got[1] and spec.channels in (None, x.shape[3])
+                   and all(e is None or g <= e for e, g in zip(expected, got)))
+        if not fits and not smaller:
             shown = "x".join("?" if e is None else str(e) for e in expected)
             raise ValueError(
                 f"Expected `{name}` of shape (N, {', '.join('None' if s is None else str(s) for s in spec.shape)}) "

@@ -104,7 +104,7 @@ def test_inputs_that_do_not_fit_the_model_name_the_argument():
     with pytest.raises(ValueError, match="`num_classes`"):
         attacks.apgd(_cnn((32, 32, 3), classes=5), x, y, norm="l2", eps=0.5, steps=2, num_classes=10)
     with pytest.raises(ValueError, match="`stats`"):
-        synthesis.generate(_cnn((16, 16, 3), classes=10), y, steps=1)  # the shipped stats are 32x32
+        synthesis.generate(_cnn((48, 48, 3), classes=10), y, steps=1)  # the shipped stats are 8, 16, 32 px
 
 
 def test_a_model_expecting_0_255_is_refused_and_pixel_model_fixes_it():

@@ -60,6 +60,10 @@ def num_classes(model):
     return None if out is None else out.shape[-1]
 
 
+def _single(inputs):
+    return inputs[0] if len(inputs) == 1 else inputs
+
+
 def _node(tensor):
     op, node_index, _ = tensor._keras_history
     return op, op._inbound_nodes[node_index]
@@ -119,7 +123,7 @@ def _split_model(model):
             f"Expected `model` to end in a dense layer (the classifier head; its input is the penultimate "
             f"features), possibly followed by a softmax. Received: {model.name} ends in "
             f"{_node(_graph_output(model))[0].__class__.__name__}")
-    return keras.Model(model.inputs, [logits, features], name=f"{model.name}_features")
+    return keras.Model(_single(model.inputs), [logits, features], name=f"{model.name}_features")
 
 
 def ends_in_softmax(model):
@@ -152,7 +156,7 @@ def logits_model(model):
 
     def build(model):
         logits, _ = _split(model)
-        return keras.Model(model.inputs, logits, name=f"{model.name}_logits")
+        return keras.Model(_single(model.inputs), logits, name=f"{model.name}_logits")
 
     return _cached(model, "logits", build)
 
