@@ -12,7 +12,8 @@ def _train(args):
           weight_decay=args.weight_decay, norm=args.norm, eps=args.eps, steps=args.steps,
           step_size=args.step_size, holdout=args.holdout, eval_every=args.eval_every, seed=args.seed,
           data_path=args.data, limit=args.limit, resume=not args.no_resume, deterministic=args.deterministic,
-          verbose=1 if sys.stdout.isatty() else 2, stop_after=args.stop_after, devices=_devices(args.devices))
+          verbose=1 if sys.stdout.isatty() else 2, stop_after=args.stop_after, devices=_devices(args.devices),
+          dataset=args.dataset)
     return 0
 
 
@@ -101,6 +102,8 @@ def build_parser():
     train.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
     train.add_argument("--deterministic", action="store_true")
     train.add_argument("--stop-after", type=int, default=None, help="stop after N epochs, as if interrupted")
+    train.add_argument("--dataset", default="cifar10",
+                       help="cifar10, cifar100, svhn, mnist or fashion_mnist (--data: the CIFAR-10 location)")
     train.add_argument("--devices", default=None,
                        help="data-parallel over N devices or 'all' (--batch-size is the global batch); "
                             "default one device")

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from robustkeras import _checks, _io, distribute
+from robustkeras import data as data_lib
 from robustkeras.data import EpochBatches, load_cifar10_arrays, to_float
 from robustkeras.evaluate import robust_accuracy
 from robustkeras.models import ARCHITECTURES, get_model
@@ -100,6 +101,14 @@ def _check_same_settings(saved, settings, folder):
                          "the same settings, or pass resume=False (--no-resume) to start over")
 
 
+def _load_train(data, limit):
+    """uint8 training images and labels: CIFAR-10 (`data` a path or "cifar10") or a `data.load` name."""
+    if data not in data_lib.DATASETS or data == "cifar10":
+        return load_cifar10_arrays("train", path=None if data == "cifar10" else data, limit=limit)
+    images, labels = data_lib.load(data, "train", limit=limit)
+    return np.round(images * 255).astype(np.uint8), labels  # batches are augmented as uint8
+
+
 def _load_checkpoint(folder, classifier, optimizer):
     state = json.loads((folder / "state.json").read_text())
     files = state.pop("files", _LEGACY_FILES)
@@ -117,7 +126,8 @@ def _load_checkpoint(folder, classifier, optimizer):
 def train(arch="fastnet", *, out_dir, epochs=20, batch_size=256, lr=0.2, momentum=0.9, weight_decay=5e-4,
           warmup_fraction=0.2, norm="l2", eps=0.5, steps=1, step_size=None, holdout=5000, eval_every=4,
           eval_images=1000, eval_steps=10, seed=0, data_path=None, limit=None, resume=True,
-          deterministic=False, verbose=2, arch_kwargs=None, stop_after=None, devices=None, sync_batchnorm=True):
+          deterministic=False, verbose=2, arch_kwargs=None, stop_after=None, devices=None, sync_batchnorm=True,
+          dataset="cifar10"):
     """Train `arch` adversarially (`eps > 0`) or normally (`eps == 0`) on CIFAR-10, on one or several devices.
 
     Args:
@@ -140,6 +150,8 @@ def train(arch="fastnet", *, out_dir, epochs=20, batch_size=256, lr=0.2, momentu
         devices: None (one device), "all", or a device count: data-parallel training
             (`robustkeras.distribute.data_parallel`); `batch_size` is the global batch.
         sync_batchnorm: TensorFlow with several devices: global-batch batch-norm statistics.
+        dataset: a `robustkeras.data.load` name ("cifar10", "cifar100", "svhn", "mnist",
+            "fashion_mnist"); the model gets its image shape and class count.
 
     Returns:
         The trained classifier (held-out-best weights loaded) and the history (list of dicts).
@@ -156,6 +168,9 @@ def train(arch="fastnet", *, out_dir, epochs=20, batch_size=256, lr=0.2, momentu
     weight_decay = _checks.non_negative("weight_decay", weight_decay)
     warmup_fraction = _checks.number("warmup_fraction", warmup_fraction, low=0, high=1, high_open=True)
     AdversarialTrainer.check_arguments(norm=norm, eps=eps, steps=steps, step_size=step_size)
+    dataset = _checks.one_of("dataset", dataset, data_lib.DATASETS)
+    if dataset != "cifar10" and data_path is not None:
+        raise ValueError(f"Expected `data_path` only with dataset='cifar10'. Received: dataset={dataset!r}")
     eval_every = _checks.positive_int("eval_every", eval_every)
     eval_images = _checks.positive_int("eval_images", eval_images, minimum=0)
     eval_steps = _checks.positive_int("eval_steps", eval_steps)
@@ -168,7 +183,7 @@ def train(arch="fastnet", *, out_dir, epochs=20, batch_size=256, lr=0.2, momentu
     settings = {"arch": arch, "arch_kwargs": arch_kwargs or {}, "epochs": epochs, "batch_size": batch_size,
                 "lr": lr, "momentum": momentum, "weight_decay": weight_decay, "warmup_fraction": warmup_fraction,
                 "norm": norm, "eps": eps, "steps": steps, "step_size": step_size, "holdout": holdout,
-                "seed": seed, "data": "cifar10" if data_path is None else str(data_path), "limit": limit}
+                "seed": seed, "data": dataset if data_path is None else str(data_path), "limit": limit}
     distribute.initialize_from_env()  # several hosts (KERAS_DISTRIBUTION_*), before any tensor is made
     _check_writable(out_dir)
     if distribute.process_index() == 0:
@@ -188,15 +203,18 @@ def _train(out_dir, settings, dp, *, resume, eval_every, eval_images, eval_steps
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-    images, labels = load_cifar10_arrays("train", path=None if settings["data"] == "cifar10" else settings["data"],
-                                         limit=settings["limit"])
+    images, labels = _load_train(settings["data"], settings["limit"])
     (x_train, y_train), (x_held, y_held) = split_holdout(images, labels, settings["holdout"], seed)
     x_held, y_held = to_float(x_held[:eval_images]), y_held[:eval_images].astype(np.int32)
     steps_per_epoch = len(x_train) // batch_size
     if steps_per_epoch == 0:
         raise ValueError(f"Expected at least `batch_size`={batch_size} training images. Received: {len(x_train)}")
 
-    classifier = dp.prepare(get_model(arch, **settings["arch_kwargs"]))
+    shape_kwargs = {}
+    if settings["data"] in data_lib.DATASETS and settings["data"] != "cifar10":
+        _, shape, classes = data_lib.DATASETS[settings["data"]]
+        shape_kwargs = {"num_classes": classes, "input_shape": shape}
+    classifier = dp.prepare(get_model(arch, **{**shape_kwargs, **settings["arch_kwargs"]}))
     trainer = AdversarialTrainer(classifier, norm=norm, eps=eps, steps=settings["steps"],
                                  step_size=settings["step_size"], seed=seed)
     optimizer = make_optimizer(settings["lr"], settings["momentum"], settings["weight_decay"],
