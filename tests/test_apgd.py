@@ -219,7 +219,7 @@ def test_autoattack_fast_is_a_worst_case_over_stages(trained, sample):
 
 def test_autoattack_rejects_unknown_version(trained, sample):
     with pytest.raises(ValueError, match="`version`"):
-        autoattack(trained, *sample, norm="l2", eps=0.5, version="standard")
+        autoattack(trained, *sample, norm="l2", eps=0.5, version="plus")
 
 
 # Backends
