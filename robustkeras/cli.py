@@ -27,6 +27,21 @@ def _devices(text):
         raise ValueError(f"Expected `devices` to be 'all' or a positive integer. Received: devices={text!r}") from None
 
 
+def _eval_data(args, model):
+    """The test images of `--images` (a folder), `--dataset` or CIFAR-10 (`--data`), as the model takes them."""
+    from robustkeras import data
+    from robustkeras.models.introspect import input_shape
+
+    if args.images is not None:
+        shape = input_shape(model)
+        x, y, _ = data.from_directory(args.images, image_size=shape[:2], limit=args.limit,
+                                      color_mode="grayscale" if shape[-1] == 1 else "rgb")
+        return x, y
+    if args.dataset == "cifar10":
+        return data.load("cifar10", "test", path=args.data, limit=args.limit)
+    return data.load(args.dataset, "test", limit=args.limit)
+
+
 def _eval(args):
     from robustkeras import _checks, pretrained
 
@@ -38,12 +53,13 @@ def _eval(args):
     _checks.positive_int("seed", args.seed, minimum=0)
     if args.limit is not None:
         _checks.positive_int("limit", args.limit)
-    from robustkeras.data import load_cifar10_arrays, to_float
+    from robustkeras import data
     from robustkeras.evaluate import robust_accuracy
 
+    _checks.one_of("dataset", args.dataset, data.DATASETS)
+
     model = pretrained.load(args.model)
-    x, y = load_cifar10_arrays("test", path=args.data, limit=args.limit)
-    x, y = to_float(x), y.astype("int32")
+    x, y = _eval_data(args, model)
     if args.attack == "autoattack":
         from robustkeras.evaluate import autoattack
 
@@ -122,7 +138,9 @@ def build_parser():
     ev.add_argument("--steps", type=int, default=20)
     ev.add_argument("--restarts", type=int, default=1)
     ev.add_argument("--limit", type=int, default=None)
-    ev.add_argument("--data", default=None)
+    ev.add_argument("--data", default=None, help="CIFAR-10 binary layout (default: ROBUSTKERAS_DATA)")
+    ev.add_argument("--dataset", default="cifar10", help="cifar10, cifar100, svhn, mnist or fashion_mnist (tfds)")
+    ev.add_argument("--images", default=None, help="a folder of class sub-folders of images (instead of --dataset)")
     ev.add_argument("--seed", type=int, default=0)
     ev.set_defaults(func=_eval)
     return parser
