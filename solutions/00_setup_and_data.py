@@ -350,4 +350,13 @@ print("Linf:", np.round(linf_distance(noise, x[:8]), 3))
 # * `image_grid` tiles a batch for figures; `class_counts` summarises labels.
 # * The $L_2$ and $L_\infty$ norms of $x' - x$ measure how far an adversarial image may move.
 #
+# ## Further research
+#
+# * What is the $L_2$ norm of a perturbation that moves every value of a $32 \times 32 \times 3$
+#   image by $\pm 8/255$? Compare it with the $L_2$ budget of 0.5 used in the later stages:
+#   which threat model allows more change in total, and which more per pixel?
+# * Load the full training set (`data.load_cifar10("train", as_numpy=True)`): are the
+#   classes exactly balanced? Compute the per-channel mean and standard deviation.
+# * Show the 16 images of one class that are closest (in $L_2$) to the class's mean image.
+#
 # Next: **01 · Classification**, where you train a small model with `fit`.

@@ -167,19 +167,12 @@ def test_display_values(to_display):
 # # END QUESTION
 
 # %%
-fig, axes = plt.subplots(3, 8, figsize=(12, 4.8))
+from robustkeras.plotting import image_grid
+
 grads = {name: to_display(class_gradient(m, x[:8], y[:8])) for name, m in models.items()}
-for j in range(8):
-    axes[0, j].imshow(x[j])
-    axes[0, j].set_title(data.CLASSES[y[j]], fontsize=8)
-    axes[1, j].imshow(grads["standard"][j])
-    axes[2, j].imshow(grads["robust"][j])
-for ax in axes.ravel():
-    ax.set_xticks([])
-    ax.set_yticks([])
-axes[1, 0].set_ylabel("standard")
-axes[2, 0].set_ylabel("robust")
-fig.suptitle("gradient of the true class's logit")
+image_grid([np.stack(column) for column in zip(x[:8], grads["standard"], grads["robust"])],
+           column_titles=[data.CLASSES[c] for c in y[:8]], row_labels=["image", "standard", "robust"],
+           title="gradient of the true class's logit")
 plt.show()
 
 # %% [markdown]
@@ -274,19 +267,10 @@ def test_targeted_own_and_strong(towards_class):
 # %%
 eps, steps = 10.0, (8 if GRADING else 40)
 targets = (y[:8] + 1) % 10
-fig, axes = plt.subplots(3, 8, figsize=(12, 5))
 moved = {name: towards_class(m, x[:8], targets, eps=eps, steps=steps) for name, m in models.items()}
-for j in range(8):
-    axes[0, j].imshow(x[j])
-    axes[0, j].set_title(f"{data.CLASSES[y[j]]} -> {data.CLASSES[targets[j]]}", fontsize=7)
-    axes[1, j].imshow(moved["standard"][j])
-    axes[2, j].imshow(moved["robust"][j])
-for ax in axes.ravel():
-    ax.set_xticks([])
-    ax.set_yticks([])
-axes[1, 0].set_ylabel("standard")
-axes[2, 0].set_ylabel("robust")
-fig.suptitle(f"targeted L2 PGD, eps = {eps:g}")
+image_grid([np.stack(column) for column in zip(x[:8], moved["standard"], moved["robust"])],
+           column_titles=[f"{data.CLASSES[a]} -> {data.CLASSES[b]}" for a, b in zip(y[:8], targets)],
+           row_labels=["image", "standard", "robust"], title=f"targeted L2 PGD, eps = {eps:g}")
 plt.show()
 
 # %% [markdown]
@@ -301,5 +285,14 @@ plt.show()
 # * Input gradients of a standard model are not perceptually aligned; a robust model's are.
 # * Display signed gradients symmetrically around grey.
 # * Large-$\varepsilon$ targeted PGD on a robust model changes what the image *shows*.
+#
+# ## Further research
+#
+# * Show the robust model's gradient towards a *wrong* class (cat on a truck image). Does
+#   it still look like the image, or like the other class?
+# * Repeat the targeted large-$\varepsilon$ PGD with $\varepsilon \in \{2, 5, 20\}$. At
+#   which radius does the robust model's image start to show the target class?
+# * SmoothGrad: average the standard model's gradient over 20 noisy copies of the image.
+#   Does it look more like the robust model's?
 #
 # Next: **05 · Generation**: start from a class-typical seed and follow the robust gradient.

@@ -42,7 +42,7 @@ from robustkeras.synthesis import optimize
 GRADING = os.environ.get("ROBUSTKERAS_GRADING") == "1" or os.path.exists("ROBUSTKERAS_GRADING")
 robust = pretrained.load("fastnet_l2_robust")
 standard = pretrained.load("fastnet_standard")
-x, y = data.load_sample(8 if GRADING else 32)
+x, y = data.load_sample(8 if GRADING else 16)
 
 # %% [raw]
 # # BEGIN QUESTION
@@ -264,16 +264,11 @@ steps = 15 if GRADING else 60
 filled = {name: inpaint_images(m, x, y, mask, steps=steps) for name, m in (("robust", robust), ("standard", standard))}
 holes = x * (1 - mask) + 0.5 * mask
 n = min(8, len(x))
-fig, axes = plt.subplots(4, n, figsize=(1.5 * n, 6.2))
-for j in range(n):
-    for row, (label, images) in enumerate((("with hole", holes), ("robust", filled["robust"]),
-                                           ("standard", filled["standard"]), ("original", x))):
-        axes[row, j].imshow(images[j])
-        axes[row, j].set_xticks([])
-        axes[row, j].set_yticks([])
-        if j == 0:
-            axes[row, j].set_ylabel(label)
-    axes[0, j].set_title(data.CLASSES[y[j]], fontsize=8)
+rows = (("with hole", holes), ("robust", filled["robust"]), ("standard", filled["standard"]), ("original", x))
+from robustkeras.plotting import image_grid
+
+image_grid([np.stack(column) for column in zip(*[images[:n] for _, images in rows])],
+           column_titles=[data.CLASSES[c] for c in y[:n]], row_labels=[label for label, _ in rows])
 plt.show()
 
 inside = np.broadcast_to(mask == 1, x.shape)
@@ -293,5 +288,13 @@ for name, images in filled.items():
 #   the mask, started from a grey hole.
 # * The same `optimize` engine, a different objective: tasks differ only in objective,
 #   constraints and start (`robustkeras.synthesis.inpaint` is the library version).
+#
+# ## Further research
+#
+# * Try other masks: a horizontal stripe, the right half, 30 % random pixels. Which does
+#   the robust model fill best, and why?
+# * Change the weight of the penalty outside the hole (1, 10, 100). What leaks?
+# * Judge the filled images with the low-pass judge of stage 05
+#   (`robustkeras.metrics.judge_accuracy(..., low_pass_factor=2)`).
 #
 # Next: **07 · Super-resolution**.

@@ -268,15 +268,10 @@ base = bicubic(lowres, factor)
 nearest = np.repeat(np.repeat(lowres, factor, 1), factor, 2)
 n = min(8, len(x))
 rows = (("8x8 input", nearest), ("bicubic", base), ("robust", sr["robust"]), ("standard", sr["standard"]), ("original", x))
-fig, axes = plt.subplots(len(rows), n, figsize=(1.5 * n, 7.5))
-for j in range(n):
-    for r, (label, images) in enumerate(rows):
-        axes[r, j].imshow(images[j])
-        axes[r, j].set_xticks([])
-        axes[r, j].set_yticks([])
-        if j == 0:
-            axes[r, j].set_ylabel(label, fontsize=8)
-    axes[0, j].set_title(data.CLASSES[y[j]], fontsize=8)
+from robustkeras.plotting import image_grid
+
+image_grid([np.stack(column) for column in zip(*[images[:n] for _, images in rows])],
+           column_titles=[data.CLASSES[c] for c in y[:n]], row_labels=[label for label, _ in rows])
 plt.show()
 for label, images in rows[1:4]:
     print(f"{label:9s} RMS error against the original {np.sqrt(np.mean((images - x) ** 2)):.4f}")
@@ -293,5 +288,13 @@ for label, images in rows[1:4]:
 #   projection onto the images consistent with the low-resolution input.
 # * Start from a good baseline (bicubic, made consistent) and keep the steps within a small
 #   ball around it.
+#
+# ## Further research
+#
+# * Measure PSNR and SSIM (`robustkeras.metrics.psnr`, `ssim`) of bicubic, the
+#   low-resolution projection alone (`robustkeras.synthesis.lowres_projection`) and your
+#   super-resolution. Which step brings most of the gain?
+# * Guide with a *wrong* class label. What changes in the image?
+# * Compare factors 2 and 4.
 #
 # Next: **08 · Sketch-to-image**.

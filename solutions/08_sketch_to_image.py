@@ -196,15 +196,10 @@ sketches = edge_sketch(x)
 grown = {name: sketch_to_image(m, sketches, y, steps=steps) for name, m in (("robust", robust), ("standard", standard))}
 n = min(8, len(x))
 rows = (("photo", x), ("edge sketch", sketches), ("robust", grown["robust"]), ("standard", grown["standard"]))
-fig, axes = plt.subplots(len(rows), n, figsize=(1.5 * n, 6.2))
-for j in range(n):
-    for r, (label, images) in enumerate(rows):
-        axes[r, j].imshow(images[j])
-        axes[r, j].set_xticks([])
-        axes[r, j].set_yticks([])
-        if j == 0:
-            axes[r, j].set_ylabel(label, fontsize=8)
-    axes[0, j].set_title(data.CLASSES[y[j]], fontsize=8)
+from robustkeras.plotting import image_grid
+
+image_grid([np.stack(column) for column in zip(*[images[:n] for _, images in rows])],
+           column_titles=[data.CLASSES[c] for c in y[:n]], row_labels=[label for label, _ in rows])
 plt.show()
 
 # %% [markdown]
@@ -225,14 +220,8 @@ drawing = strokes_to_sketch(strokes)
 wanted = np.array([7, 4, 3]) if GRADING else np.arange(10)
 outs = sketch_to_image(robust, np.repeat(drawing, len(wanted), 0), wanted, steps=steps)
 probs = class_probability(robust, outs, wanted)
-fig, axes = plt.subplots(1, len(wanted) + 1, figsize=(1.4 * (len(wanted) + 1), 1.9))
-axes[0].imshow(drawing[0])
-axes[0].set_title("sketch", fontsize=8)
-for ax, image, c, p in zip(axes[1:], outs, wanted, probs):
-    ax.imshow(image)
-    ax.set_title(f"{data.CLASSES[c]} {p:.0%}", fontsize=7)
-for ax in axes:
-    ax.axis("off")
+image_grid([image[None] for image in [drawing[0], *outs]],
+           column_titles=["sketch"] + [f"{data.CLASSES[c]} {p:.0%}" for c, p in zip(wanted, probs)])
 plt.show()
 
 # %% [markdown]
@@ -242,5 +231,12 @@ plt.show()
 #   how much texture and colour the model may add.
 # * Sketch-to-image is class-to-class translation with a larger ball
 #   (`robustkeras.synthesis.sketch_to_image`), which is the next stage.
+#
+# ## Further research
+#
+# * Draw your own strokes. From one sketch, which classes come out recognisable?
+# * Change the edge detector's threshold (thicker or thinner sketches). How much of the
+#   sketch does the robust model keep?
+# * Judge the results with the low-pass judge of stage 05.
 #
 # Next: **09 · Translation**.

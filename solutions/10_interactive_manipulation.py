@@ -238,14 +238,12 @@ def region_mask(name, size=32):
 steps = 8 if GRADING else 30
 image = x[0]
 gallery = [("centre", 3), ("top", 7)] if GRADING else [(r, c) for r in ("centre", "top", "left") for c in (1, 3, 7, 9)]
-fig, axes = plt.subplots(1, len(gallery) + 1, figsize=(1.5 * (len(gallery) + 1), 2.1))
-axes[0].imshow(image)
-axes[0].set_title("original", fontsize=7)
-for ax, (where, class_id) in zip(axes[1:], gallery):
-    ax.imshow(paint(robust, image, region_mask(where), top_units(robust, class_id)[0], steps=steps))
-    ax.set_title(f"{data.CLASSES[class_id]}\n@ {where}", fontsize=7)
-for ax in axes:
-    ax.axis("off")
+from robustkeras.plotting import image_grid
+
+painted = [paint(robust, image, region_mask(where), top_units(robust, class_id)[0], steps=steps)
+           for where, class_id in gallery]
+image_grid([np.asarray(p)[None] for p in [image, *painted]],
+           column_titles=["original"] + [f"{data.CLASSES[c]} @ {where}" for where, c in gallery])
 plt.show()
 
 # %%
@@ -300,3 +298,9 @@ if USE_WIDGETS:
 # * Six tasks, one engine: generation, inpainting, super-resolution, sketch-to-image,
 #   translation and manipulation are all `optimize` with a different objective, constraint
 #   and start. That is the point of the paper: *one robust classifier is enough*.
+#
+# ## Further research
+#
+# * Paint two features in two regions of the same image.
+# * Paint with the *standard* model's top features. What appears?
+# * Compare the top features of classes that look alike (cat and dog, automobile and truck).

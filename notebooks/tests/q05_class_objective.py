@@ -9,7 +9,9 @@ points = 3
 def test_log_probabilities(class_objective):
     import numpy as np
     logits = np.array([[0.0, 0.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0]], np.float32)
-    out = np.asarray(class_objective({'target': np.array([1, 0])}, None, logits, None))
+    out = class_objective({'target': np.array([1, 0])}, None, logits, None)
+    assert out is not None, 'class_objective returned None: `return` one log-probability per image.'
+    out = np.asarray(out)
     assert out.shape == (2,), f'Return one value per image, shape (2,). Received {out.shape}.'
     expected = [np.log(0.25), 2 - np.log(np.exp(2) + 3)]
     assert np.allclose(out, expected, atol=1e-05), f'Expected log p(target) = {np.round(expected, 4)}. Received {out}.'

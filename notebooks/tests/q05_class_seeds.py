@@ -11,7 +11,9 @@ def test_seed_shapes_and_determinism(class_seeds):
     rng = np.random.default_rng(0)
     images = rng.random((40, 4, 4, 3)).astype(np.float32)
     labels = np.arange(40) % 4
-    out = np.asarray(class_seeds(images, labels, np.array([0, 3, 3]), seed=1))
+    out = class_seeds(images, labels, np.array([0, 3, 3]), seed=1)
+    assert out is not None, 'class_seeds returned None: `return` the seed images.'
+    out = np.asarray(out)
     assert out.shape == (3, 4, 4, 3) and out.dtype == np.float32, f'Expected float32 (3, 4, 4, 3). Received {out.dtype} {out.shape}.'
     assert out.min() >= 0 and out.max() <= 1, 'Clip the seeds to [0, 1].'
     again = np.asarray(class_seeds(images, labels, np.array([0, 3, 3]), seed=1))
