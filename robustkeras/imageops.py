@@ -27,6 +27,10 @@ def resize(x, size, interpolation="bilinear"):
     return ops.image.resize(x, tuple(size), interpolation=interpolation)
 
 
+def _images_and_factor(name, images, factor):
+    return _checks.images(name, images, channels=None), _checks.positive_int("factor", factor)
+
+
 def downsample(images, factor):
     """Average-pool `images` by an integer `factor` (numpy float32).
 
@@ -34,9 +38,8 @@ def downsample(images, factor):
         >>> downsample(np.zeros((2, 32, 32, 3), "float32"), 4).shape
         (2, 8, 8, 3)
     """
-    images = _checks.images("images", images, channels=None)
-    factor = _checks.positive_int("factor", factor)
-    n, h, w, c = images.shape
+    images, factor = _images_and_factor("images", images, factor)
+    h, w = images.shape[1:3]
     if h % factor or w % factor:
         raise ValueError(f"Expected image sides divisible by `factor`. Received: factor={factor}, size={h}x{w}")
     return np.asarray(average_pool(images, factor), np.float32)
@@ -49,9 +52,7 @@ def bicubic(lowres, factor):
         >>> bicubic(np.zeros((2, 8, 8, 3), "float32"), 4).shape
         (2, 32, 32, 3)
     """
-    lowres = _checks.images("lowres", lowres, channels=None)
-    factor = _checks.positive_int("factor", factor)
-    return upsample_bicubic(lowres, factor)
+    return upsample_bicubic(*_images_and_factor("lowres", lowres, factor))
 
 
 def upsample_bicubic(lowres, factor):

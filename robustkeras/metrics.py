@@ -15,6 +15,13 @@ from robustkeras.evaluate import predict_logits
 from robustkeras.models.introspect import feature_model
 
 
+def _image_pair(images, reference):
+    images = _checks.images("images", images, channels=None)
+    reference = _checks.images("reference", reference, channels=None)
+    _checks.same_shape("reference", reference, "images", images)
+    return images, reference
+
+
 def psnr(images, reference):
     """Mean PSNR in dB between two batches in [0, 1] (`tf.image.psnr`).
 
@@ -24,9 +31,7 @@ def psnr(images, reference):
     """
     import tensorflow as tf
 
-    images = _checks.images("images", images, channels=None)
-    reference = _checks.images("reference", reference, channels=None)
-    _checks.same_shape("reference", reference, "images", images)
+    images, reference = _image_pair(images, reference)
     return float(tf.reduce_mean(tf.image.psnr(images, reference, max_val=1.0)))
 
 
@@ -56,9 +61,7 @@ def ssim(images, reference, *, window="standard"):
     """
     import tensorflow as tf
 
-    images = _checks.images("images", images, channels=None)
-    reference = _checks.images("reference", reference, channels=None)
-    _checks.same_shape("reference", reference, "images", images)
+    images, reference = _image_pair(images, reference)
     size = SSIM_WINDOWS[_checks.one_of("window", window, SSIM_WINDOWS)]
     if min(images.shape[1:3]) < size:
         raise ValueError(f"Expected `images` of at least {size}x{size} pixels for SSIM (window={window!r}). "

@@ -46,6 +46,7 @@ CHECKS = [
     Check("q08_edge_sketch", 3, ("edge_sketch",),
           ("robustkeras.synthesis.sketch.make_sketch", "robustkeras.synthesis.sketch._edges"), edge_sketch_verdict),
     Check("q08_sketch_to_image", 3, ("sketch_to_image",),
-          ("robustkeras.synthesis.sketch.sketch_to_image", "robustkeras.synthesis.translation.translate"),
+          ("robustkeras.synthesis.sketch.sketch_to_image", "robustkeras.synthesis.translation.translate",
+           "robustkeras.synthesis.translation.run_translation"),
           sketch_to_image_verdict),
 ]

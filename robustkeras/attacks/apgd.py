@@ -241,12 +241,9 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", target=None, target_ra
     `apgd(..., loss="dlr")`, invariant to that scaling, still breaks it.
 
     Args:
-        model: a Keras classifier taking [0, 1] images (any size, channels and
-            class count; a final softmax is removed to attack the logits).
-        x: float images `(N, H, W, C)` in [0, 1], of the model's input shape.
+        model, x, norm, eps: as in `pgd` (any Keras classifier; [0, 1] images
+            of its input shape; "l2" or "linf"; the radius, >= 0).
         y: int true labels `(N,)` (always the true labels, also when targeted).
-        norm: "l2" or "linf".
-        eps: radius of the threat ball, >= 0.
         steps: iterations per restart, >= 1 (100 in AutoAttack).
         loss: "ce" or "dlr".
         target: target classes (one class id, or one per image): makes the
