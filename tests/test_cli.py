@@ -27,6 +27,9 @@ def test_tour_quick_writes_every_grid_and_metrics(tmp_path):
     assert set(metrics) == {"generation", "inpainting", "super_resolution", "sketch_to_image", "translation",
                             "manipulation"}
     assert not [n for n in names if n.startswith(".")], "no temporary files left behind"
+    # TensorFlow's start-up chatter on a machine without a GPU is filtered out (robustkeras._quiet).
+    for noise in ("Could not find cuda drivers", "oneDNN custom operations", "cuInit", "absl::InitializeLog"):
+        assert noise not in result.stderr + result.stdout, noise
 
 
 @pytest.mark.parametrize("args,needle", [

@@ -146,3 +146,20 @@ def test_inception_metrics_are_skipped_offline():
         metrics.inception_score(np.zeros((2, 32, 32, 3), "float32"), splits=1)
     except RuntimeError as err:
         pytest.skip(f"offline: Inception weights cannot be downloaded here ({str(err)[:60]}...)")
+
+
+def test_ssim_is_the_standard_11_tap_one_with_the_7_tap_as_an_option():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0, 1, (3, 32, 32, 3)).astype("float32")
+    b = np.clip(a + rng.normal(0, 0.1, a.shape), 0, 1).astype("float32")
+    standard = float(tf.reduce_mean(tf.image.ssim(a, b, max_val=1.0)))  # TF's default: 11x11, sigma 1.5
+    assert metrics.ssim(a, b) == pytest.approx(standard, abs=1e-6)
+    small = float(tf.reduce_mean(tf.image.ssim(a, b, max_val=1.0, filter_size=7)))
+    assert metrics.ssim(a, b, window="small") == pytest.approx(small, abs=1e-6)
+    assert abs(small - standard) > 1e-4
+    with pytest.raises(ValueError, match="`window`"):
+        metrics.ssim(a, b, window=5)
+    with pytest.raises(ValueError, match="11x11"):
+        metrics.ssim(a[:, :8, :8], b[:, :8, :8])
