@@ -57,7 +57,8 @@ def grade(stage, source, seed=SEED, only=None):
     result = {}
     for check in checks:
         out = outputs[check.question]
-        result[check.question] = (0.0, f"{type(out).__name__}: {out}") if isinstance(out, Exception) else check.verdict(out, seed)
+        failed = isinstance(out, Exception)
+        result[check.question] = (0.0, f"{type(out).__name__}: {out}") if failed else check.verdict(out, seed)
     return result
 
 

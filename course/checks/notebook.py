@@ -416,7 +416,8 @@ def _local_names(func):
                 stores.add(node.arg)
             elif isinstance(node, ast.Import):
                 for alias in node.names:
-                    imports[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+                    top = alias.name.split(".")[0]   # `import a.b` binds `a`; `import a.b as m` binds `a.b`
+                    imports[alias.asname or top] = alias.name if alias.asname else top
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 for alias in node.names:
                     if alias.name != "*":
@@ -490,7 +491,10 @@ def own_work_violations(source, names, forbidden):
             for hit in reach.hits(start):
                 found.setdefault(hit, f"`{answer} = {start}`")
         elif isinstance(start, _Def):
-            _walk_def(start, final, reach, found, set())
+            try:
+                _walk_def(start, final, reach, found, set())
+            except (RecursionError, MemoryError):
+                found.setdefault("(unreadable)", "source too deeply nested to check")
         for hit, via in found.items():
             messages.append(f"`{answer}` reaches `{hit}` (the library's reference implementation) through "
                             f"{via}: write it yourself.")

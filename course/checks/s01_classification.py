@@ -21,7 +21,8 @@ def softmax_verdict(outputs, seed):
     p = need(outputs, "p", logits.shape, "softmax(logits): the input's shape")
     ensure(np.all(np.isfinite(p)), "inf or nan for large logits: subtract each row's maximum before exp")
     ensure(close(p.sum(1), 1.0, atol=1e-6), "each row must sum to 1: normalise per row (axis=1)")
-    ensure(close(p, np.exp(_log_softmax(logits)), rtol=1e-5, atol=1e-7), "wrong probabilities: exp(z - max) / sum(exp(z - max)) per row")
+    ensure(close(p, np.exp(_log_softmax(logits)), rtol=1e-5, atol=1e-7),
+           "wrong probabilities: exp(z - max) / sum(exp(z - max)) per row")
 
 
 @judged
@@ -49,7 +50,8 @@ def train_classifier_verdict(outputs, seed):
     lr = float(need(outputs, "learning_rate", ()))
     ensure(np.isclose(lr, inp["learning_rate"], rtol=1e-4), "pass `learning_rate` to Adam")
     steps = inp["epochs"] * -(-len(inp["x"]) // inp["batch_size"])
-    ensure(int(need(outputs, "iterations", ())) == steps, "fit with `batch_size` for `epochs` epochs (the number of updates differs)")
+    ensure(int(need(outputs, "iterations", ())) == steps,
+           "fit with `batch_size` for `epochs` epochs (the number of updates differs)")
     logits = np.array([[2.0, -1.0], [0.5, 3.0], [-2.0, 1.0], [4.0, 4.5], [0.0, -3.0]])
     ensure(np.isclose(float(need(outputs, "loss_on_logits", ())), _cross_entropy(logits, inp["check_y"]), rtol=1e-4),
            "compile with keras.losses.SparseCategoricalCrossentropy(from_logits=True): the model returns logits")

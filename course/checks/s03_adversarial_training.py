@@ -4,7 +4,7 @@ import numpy as np
 
 from course.checks import Check
 from course.checks import _reference as ref
-from course.checks._judge import close, ensure, judged, need, parts
+from course.checks._judge import close, judged, need, parts
 from course.checks.probes.s03_adversarial_training import (
     q03_adversarial_batch_inputs, q03_adversarial_batch_model, q03_dlr_loss_inputs, q03_train_step_inputs,
     q03_train_step_model)

@@ -5,7 +5,6 @@ import numpy as np
 from course.checks import Check
 from course.checks import _reference as ref
 from course.checks._judge import Wrong, close, ensure, judged, need
-from course.checks.probes.s02_adversarial_examples import linear_model
 from course.checks.probes.s04_robust_features import (
     q04_class_gradient_inputs, q04_class_gradient_model, q04_to_display_inputs, q04_towards_class_inputs,
     q04_towards_class_model)

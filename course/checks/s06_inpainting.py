@@ -68,7 +68,8 @@ def inpaint_verdict(outputs, seed):
 SYNTHESIS_TERMS = ("robustkeras.synthesis.terms.squared_distance", "robustkeras.synthesis.terms.class_log_prob")
 
 CHECKS = [
-    Check("q06_center_mask", 2, ("center_mask",), ("robustkeras.synthesis.inpaint.make_mask", "robustkeras.imageops.make_mask"), center_mask_verdict),
+    Check("q06_center_mask", 2, ("center_mask",),
+          ("robustkeras.synthesis.inpaint.make_mask", "robustkeras.imageops.make_mask"), center_mask_verdict),
     Check("q06_inpaint_objective", 3, ("inpaint_objective",),
           ("robustkeras.synthesis.inpaint.inpaint_objective", *SYNTHESIS_TERMS), inpaint_objective_verdict),
     Check("q06_inpaint", 3, ("inpaint_images",),

@@ -65,7 +65,8 @@ def super_resolve_verdict(outputs, seed):
 SR = "robustkeras.synthesis.super_resolution"
 
 CHECKS = [
-    Check("q07_downsample", 2, ("downsample",), (f"{SR}.downsample", "robustkeras.imageops.downsample", "robustkeras.imageops.average_pool"), downsample_verdict),
+    Check("q07_downsample", 2, ("downsample",),
+          (f"{SR}.downsample", "robustkeras.imageops.downsample", "robustkeras.imageops.average_pool"), downsample_verdict),
     Check("q07_lowres_projection", 3, ("lowres_projection",), (f"{SR}.lowres_projection",), lowres_projection_verdict),
     Check("q07_super_resolve", 3, ("super_resolve_images",), (f"{SR}.super_resolve", f"{SR}.lowres_projection"),
           super_resolve_verdict),
