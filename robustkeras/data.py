@@ -16,8 +16,8 @@ import numpy as np
 from robustkeras import _checks
 
 from robustkeras._constants import CIFAR10_CLASSES as CLASSES
-from robustkeras._constants import CIFAR10_MEAN as MEAN
-from robustkeras._constants import CIFAR10_STD as STD
+from robustkeras._constants import CIFAR10_MEAN as MEAN  # noqa: F401  (public: data.MEAN)
+from robustkeras._constants import CIFAR10_STD as STD  # noqa: F401
 
 NUM_CLASSES = len(CLASSES)
 

@@ -8,7 +8,6 @@ call from inside their own compiled code.
 import warnings
 
 import numpy as np
-from keras import ops
 
 from robustkeras import _checks
 from robustkeras import backend as B
