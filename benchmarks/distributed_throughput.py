@@ -19,11 +19,12 @@ import subprocess
 import sys
 
 _CHILD = """
-import json, sys, time
+import json, os, sys, time
 import numpy as np
 from robustkeras import distribute
 n, arch, batch, batches, steps = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-distribute.resolve_devices(n)
+if os.environ["KERAS_BACKEND"] == "tensorflow":
+    distribute.simulate_cpu_devices(n)
 import keras
 from robustkeras.models import get_model
 from robustkeras.training import AdversarialTrainer

@@ -35,7 +35,7 @@ from robustkeras import backend as B
 
 _SIMULATE_HINT = {
     "jax": "on a CPU, simulate N devices with XLA_FLAGS=--xla_force_host_platform_device_count=N",
-    "tensorflow": "on a CPU-only machine, N logical CPU devices are made if TensorFlow has not started yet",
+    "tensorflow": "on a CPU, simulate N devices with robustkeras.distribute.simulate_cpu_devices(N) first",
 }
 
 
@@ -106,17 +106,31 @@ def process_index():
     return 0
 
 
-def _tf_devices(count):
+def simulate_cpu_devices(count):
+    """TensorFlow on a CPU-only machine: split the CPU into `count` logical devices (tests, benchmarks).
+
+    Call it before TensorFlow starts. The devices share the same cores: they show
+    the overhead of data parallelism, never a speed-up. (JAX: set
+    `XLA_FLAGS=--xla_force_host_platform_device_count=N` before it starts.)
+
+    Example:
+        >>> simulate_cpu_devices(2)
+    """
+    count = _checks.positive_int("count", count)
     import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
-    if not gpus and count not in (None, "all") and count > 1:
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        try:  # a CPU-only machine: simulate `count` logical CPUs (measures overhead, not speed-up)
-            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
-        except RuntimeError:
-            pass  # TensorFlow already started; keep its devices
-    kind = "GPU" if gpus else "CPU"
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError as err:
+        raise ValueError("Expected `simulate_cpu_devices` to be called before TensorFlow starts "
+                         f"(before any model or tensor is made). ({err})") from None
+
+
+def _tf_devices():
+    import tensorflow as tf
+
+    kind = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
     return [d.name for d in tf.config.list_logical_devices(kind)]
 
 
@@ -140,7 +154,7 @@ def resolve_devices(devices="all"):
     """
     if devices is not None and devices != "all":
         devices = _checks.positive_int("devices", devices)
-    found = _jax_devices() if B.name() == "jax" else _tf_devices(devices)
+    found = _jax_devices() if B.name() == "jax" else _tf_devices()
     if devices in (None, "all"):
         return list(found)
     if devices > len(found):

@@ -23,11 +23,12 @@ import textwrap
 import pytest
 
 _CHILD = textwrap.dedent("""
-    import json, sys
+    import json, os, sys
     import numpy as np
     from robustkeras import distribute
     N, tmp = int(sys.argv[1]), sys.argv[2]
-    distribute.resolve_devices(N)  # TensorFlow: make the logical CPUs before it starts
+    if os.environ["KERAS_BACKEND"] == "tensorflow":
+        distribute.simulate_cpu_devices(N)  # before TensorFlow starts
     import keras
     from robustkeras.data import load_sample
     from robustkeras.evaluate import robust_accuracy
@@ -164,3 +165,17 @@ def test_two_jax_processes_on_the_loopback(tmp_path):
     assert sorted(r["process"] for r in results) == [0, 1]
     assert all(r["processes"] == 2 and r["replicas"] == 2 for r in results)
     assert results[0]["loss"] == pytest.approx(results[1]["loss"], rel=1e-6)
+
+
+def test_clear_errors_for_devices_and_batch(tmp_path, capsys):
+    from robustkeras import cli, distribute
+    from robustkeras.training import train
+
+    with pytest.raises(ValueError, match=r"`devices` <= .*Received: devices=99.*Hint"):
+        distribute.resolve_devices(99)
+    with pytest.raises(ValueError, match=r"`batch_size` to be a multiple of the 4 devices"):
+        distribute.check_batch_size(30, 4)
+    assert cli.main(["train", "--out", str(tmp_path / "run"), "--devices", "two"]) == 2
+    assert "`devices`" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="`dataset`"):
+        train("fastnet_small", out_dir=tmp_path / "run", dataset="imagenet")
