@@ -1,8 +1,10 @@
 """Projected gradient descent (Madry et al. 2018), batched and compiled once per model.
 
-`pgd` is the public function. `pgd_loop` is the pure, backend-neutral loop that
-the adversarial `train_step` (TensorFlow and JAX) and the synthesis optimizer
-call from inside their own compiled code.
+`pgd` is the public function (it checks its arguments once; `run_pgd` is the
+same on checked ones, for `evaluate`). `pgd_loop` is the pure, backend-neutral
+loop that the adversarial `train_step` (TensorFlow and JAX) calls from inside
+its own compiled code; it is `robustkeras.engine.ascend`, the loop the
+synthesis optimizer runs too.
 """
 
 import warnings
