@@ -243,7 +243,7 @@ plt.show()
 #
 # Expected (student mode, 30 images, 20 steps): both generators near $p = 1.00$ on their own
 # images; the plain judge accepts about 97-100 % of *both* models' images; the low-pass judge
-# about 95 % of the robust model's against about 70 % of the standard model's. (Grading mode,
+# about 97 % of the robust model's against about 70 % of the standard model's. (Grading mode,
 # 10 images and 10 steps: low-pass 90 % against 40 %.)
 
 # %%
