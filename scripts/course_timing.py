@@ -50,14 +50,19 @@ def _cpu(proc):
 
 
 def _has_progress_bar(cell):
-    """A cell shows progress if its source asks for a Keras/tqdm bar or it prints progress lines."""
+    """Whether a cell shows its progress while it runs.
+
+    True for a Keras `Progbar`/`fit(verbose=1)` or tqdm bar (carriage returns or bar glyphs in
+    its output, or the bar in its source), and for a loop that shows a result per iteration
+    as it goes (three or more separate outputs, e.g. one line and one grid per class pair).
+    """
     text = cell.source
-    if "verbose=1" in text or "verbose=\"auto\"" in text or "tqdm" in text or "progress" in text.lower():
+    if "Progbar" in text or "verbose=1" in text or "tqdm" in text:
         return True
-    for out in cell.get("outputs", []):
-        if "\r" in out.get("text", "") or "━" in out.get("text", ""):
-            return True
-    return False
+    outputs = cell.get("outputs", [])
+    if any("\r" in out.get("text", "") or "━" in out.get("text", "") for out in outputs):
+        return True
+    return len(outputs) >= 3
 
 
 def time_stage(master, *, timeout=1200, executed_dir=None):
@@ -118,6 +123,17 @@ def time_stage(master, *, timeout=1200, executed_dir=None):
             "over_budget": wall > STAGE_BUDGET_S or any(c["wall_s"] > CELL_BUDGET_S and not c["progress_bar"] for c in code)}
 
 
+def markdown_table(rows):
+    """The README's table: one row per stage."""
+    lines = ["| stage | CPU s | wall s | load (1 min) | slowest cell: CPU s / wall s |", "|---|---|---|---|---|"]
+    for r in rows:
+        s = r["slowest"]
+        bar = ", progress shown" if s["progress_bar"] else ""
+        lines.append(f"| {r['stage']} | {r['cpu_s']:.0f} | {r['wall_s']:.0f} | {r['load_1min_start']:.0f}-{r['load_1min_end']:.0f} | "
+                     f"{s['cpu_s']:.0f} / {s['wall_s']:.0f} (`{s['first_line'][:40]}`{bar}) |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     from course import config
 
@@ -140,6 +156,8 @@ def main(argv=None):
               flush=True)
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1))
+    print()
+    print(markdown_table(rows))
     return 1 if any(r["over_budget"] for r in rows) else 0
 
 
