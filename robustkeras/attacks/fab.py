@@ -21,8 +21,6 @@ norms, so it serves both AutoAttack (a robust/not-robust answer at `eps`) and
 minimal-norm studies (`eps=None`).
 """
 
-import weakref
-
 import numpy as np
 from keras import ops
 
@@ -134,21 +132,18 @@ def fab_loop(logits_fn, x0, y, target, x_start, *, norm, steps, alpha_max, eta, 
     return x_best, best_norm
 
 
-# One compiled attack per (model, norm); weak keys so models can be freed.
-_COMPILED = weakref.WeakKeyDictionary()
+def _build_attack(model, norm):
+    fn, _ = B.inference_fn(model)  # holds the model weakly
+
+    def attack(state, x0, y, target, x_start, steps, alpha_max, eta, beta):
+        return fab_loop(lambda x: fn(state, x), x0, y, target, x_start, norm=norm, steps=steps,
+                        alpha_max=alpha_max, eta=eta, beta=beta)
+
+    return attack
 
 
 def _compiled_attack(model, norm):
-    per_model = _COMPILED.setdefault(model, {})
-    if norm not in per_model:
-        fn, _ = B.inference_fn(model)
-
-        def attack(state, x0, y, target, x_start, steps, alpha_max, eta, beta):
-            return fab_loop(lambda x: fn(state, x), x0, y, target, x_start, norm=norm, steps=steps,
-                            alpha_max=alpha_max, eta=eta, beta=beta)
-
-        per_model[norm] = B.compile_fn(attack)
-    return per_model[norm]
+    return B.compiled(model, ("fab", norm), lambda: _build_attack(model, norm))
 
 
 def _random_start(x, radius, norm, rng):

@@ -20,8 +20,6 @@ each chunk the images already misclassified leave the batch, so they cost
 nothing (measured against masking them in place in `benchmarks/compare_autoattack.py`).
 """
 
-import weakref
-
 import numpy as np
 from keras import ops
 
@@ -250,26 +248,32 @@ def square_loop(logits_fn, x0, y, target, x_best, best, eps, p_init, start, stop
     return ops.while_loop(proceed, step, (start, x_best, best))
 
 
-# One pair of compiled functions (start, iterations) per (model, options); weak keys free the model.
-_COMPILED = weakref.WeakKeyDictionary()
+def _build_start(model, norm, targeted):
+    fn, _ = B.inference_fn(model)  # holds the model weakly
+
+    def begin(state, x0, y, target, eps, seed):
+        x_best = _start(x0, eps, seed, norm=norm)
+        return x_best, _margin(fn(state, x_best), y, target, targeted)
+
+    return begin
+
+
+def _build_iterations(model, norm, targeted, rescale):
+    fn, _ = B.inference_fn(model)
+
+    def iterate(state, x0, y, target, x_best, best, eps, p_init, start, stop, queries, seed):
+        return square_loop(lambda x: fn(state, x), x0, y, target, x_best, best, eps, p_init, start, stop,
+                           queries, seed, norm=norm, targeted=targeted, rescale=rescale)
+
+    return iterate
 
 
 def _compiled(model, norm, targeted, rescale):
-    per_model = _COMPILED.setdefault(model, {})
-    key = (norm, targeted, rescale)
-    if key not in per_model:
-        fn, _ = B.inference_fn(model)
-
-        def begin(state, x0, y, target, eps, seed):
-            x_best = _start(x0, eps, seed, norm=norm)
-            return x_best, _margin(fn(state, x_best), y, target, targeted)
-
-        def iterate(state, x0, y, target, x_best, best, eps, p_init, start, stop, queries, seed):
-            return square_loop(lambda x: fn(state, x), x0, y, target, x_best, best, eps, p_init, start, stop,
-                               queries, seed, norm=norm, targeted=targeted, rescale=rescale)
-
-        per_model[key] = (B.compile_fn(begin), B.compile_fn(iterate))
-    return per_model[key]
+    """The compiled start and iterations for `model` (one of each per option set, cached in `backend`)."""
+    begin = B.compiled(model, ("square-start", norm, targeted), lambda: _build_start(model, norm, targeted))
+    iterate = B.compiled(model, ("square", norm, targeted, rescale),
+                         lambda: _build_iterations(model, norm, targeted, rescale))
+    return begin, iterate
 
 
 def _bucket(n, limit):
