@@ -1,41 +1,48 @@
-"""robustkeras APGD against ART's AutoProjectedGradientDescent: robust accuracy and wall time.
+"""robustkeras AutoAttack stages against ART, stage by stage: robust accuracy and wall time.
 
-Same model, the first N test images (default 1000), same settings for both
-tools: 100 iterations, 1 restart (random start on the eps-sphere), initial
-step 2 * eps, momentum 0.75, same batch size; APGD-CE on the clean-correct
-images, then untargeted APGD-DLR on the images still correct. An image is
-robust if it is correct clean and after both stages (per-image worst case).
-Accuracies should agree within 1.5 points; robustkeras targets >= 3x the speed
-of ART. Wall times include everything (tracing, compilation, ART's set-up).
+Same model, the first N test images, same settings for both tools, each stage
+run on its own on the clean-correct images (so each row compares like with like):
 
-ART really runs, through its own `AutoProjectedGradientDescent` with
-`loss_type="cross_entropy"` then `"difference_logits_ratio"` on a
-`TensorFlowV2Classifier`. Under Keras 3 that path breaks: ART 1.20 refers to
-`tf.keras.losses.Reduction` (a Keras 2 name, absent from Keras 3) when it
-builds its per-image losses and in `compute_loss`. `_patch_art_for_keras3`
-installs a three-value stand-in (`NONE="none"`, `SUM="sum"`,
-`SUM_OVER_BATCH_SIZE="sum_over_batch_size"`, the strings Keras 3 losses
-accept), after which ART's own code runs unchanged.
+- APGD-CE and untargeted APGD-DLR: robustkeras `attacks.apgd` vs ART's
+  `AutoProjectedGradientDescent` (100 iterations, one restart: random start
+  on the eps-sphere, initial step 2 * eps, momentum 0.75, same batch size).
+- Square: robustkeras `attacks.square` vs ART's `SquareAttack` (margin loss,
+  `p_init` 0.8, one restart, the window schedule stretched to the budget as
+  ART does; ART's `max_iter` iterations after its start are `max_iter + 1`
+  queries in robustkeras' count).
+
+ART has no FAB and no APGD-T with the targeted DLR loss (its targeted APGD
+negates the untargeted DLR of the target class), so those standard stages have
+no row here (`--stages square square-masked` also times robustkeras' Square with broken images
+masked in place instead of dropped from the batch); FAB is checked against analytic answers and PGD
+in tests/test_fab.py.
+Robust accuracies should agree within 1.5 points; the goal is >= 3x ART's speed
+per stage. Wall times include tracing, compilation and ART's set-up.
+
+ART really runs, through its own classes on a `TensorFlowV2Classifier`. Under
+Keras 3, ART 1.20 refers to `tf.keras.losses.Reduction` (a Keras 2 name);
+`_patch_art_for_keras3` installs a three-value stand-in, after which ART's own
+code runs unchanged.
 
 Install ART in a separate venv so the main one is not disturbed:
-    python3 -m venv .venv-bench && . .venv-bench/bin/activate
-    pip install -e . adversarial-robustness-toolbox
+    python3 -m venv .venv-bench && . .venv-bench/bin/activate && pip install -e ".[bench]"
 
 Example:
-    python benchmarks/compare_autoattack.py --model fastnet_l2_robust          # 1000 images
-    python benchmarks/compare_autoattack.py --demo --n 100 --steps 20          # smoke test, no weights needed
+    python benchmarks/compare_autoattack.py --model fastnet_l2_robust --n 500        # all stages
+    python benchmarks/compare_autoattack.py --stages square --queries 1000 --n 200
+    python benchmarks/compare_autoattack.py --demo --n 100 --steps 20 --queries 100  # smoke test
 """
 
 import argparse
-import datetime
-import os
-import platform
 import sys
 import time
 
 import numpy as np
 
 EPS = {"l2": 0.5, "linf": 8 / 255}
+STAGES = ("apgd-ce", "apgd-dlr", "square")
+# robustkeras only: Square with broken images masked in one compiled call instead of dropped between chunks.
+EXTRA = ("square-masked",)
 
 
 def parse_args(argv=None):
@@ -44,30 +51,16 @@ def parse_args(argv=None):
                         help="pretrained model name (robustkeras.pretrained)")
     parser.add_argument("--demo", action="store_true",
                         help="instead of --model, train fastnet_small for 2 epochs on 5000 images (a smoke test)")
-    parser.add_argument("--n", type=int, default=1000, help="first N test images")
+    parser.add_argument("--n", type=int, default=500, help="first N test images")
     parser.add_argument("--norm", default="l2", choices=["l2", "linf"])
     parser.add_argument("--eps", type=float, default=None, help="default: 0.5 (l2) or 8/255 (linf)")
-    parser.add_argument("--steps", type=int, default=100, help="APGD iterations per stage")
+    parser.add_argument("--steps", type=int, default=100, help="APGD iterations")
+    parser.add_argument("--queries", type=int, default=5000, help="Square queries (robustkeras count)")
     parser.add_argument("--batch", type=int, default=500, help="attack batch size (both tools)")
+    parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES + EXTRA)
     parser.add_argument("--tools", nargs="+", default=["robustkeras", "art"], choices=["robustkeras", "art"])
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
-
-
-def header(title):
-    import keras
-    import tensorflow as tf
-
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"# {title}")
-    print(f"machine: {cpu}, {os.cpu_count()} cores, GPU: {len(tf.config.list_physical_devices('GPU'))}")
-    print(f"date: {now}; tensorflow {tf.__version__}, keras {keras.__version__} ({keras.backend.backend()})")
 
 
 # Model and data ------------------------------------------------------------------
@@ -104,13 +97,21 @@ def predictions(model, x, batch=500):
                            for a in range(0, len(x), batch)])
 
 
-# The two tools: (model, x, y, norm, eps, steps, batch, loss, seed) -> adversarial images -------------
-def robustkeras_apgd(model, x, y, norm, eps, steps, batch, loss, seed):
-    from robustkeras.attacks import apgd
+# The two tools: (model, x, y, stage, args, eps) -> adversarial images ---------------------------
+def _batched(fn, x, y, batch):
+    return np.concatenate([fn(x[a:a + batch], y[a:a + batch], k) for k, a in enumerate(range(0, len(x), batch))])
 
-    return np.concatenate([apgd(model, x[a:a + batch], y[a:a + batch], norm=norm, eps=eps, steps=steps,
-                                loss=loss, seed=seed + k)
-                           for k, a in enumerate(range(0, len(x), batch))])
+
+def robustkeras_stage(model, x, y, stage, args, eps):
+    from robustkeras.attacks import apgd, square
+
+    if stage.startswith("square"):
+        return _batched(lambda xb, yb, k: square(model, xb, yb, norm=args.norm, eps=eps, queries=args.queries,
+                                                 rescale_schedule=True, seed=args.seed + k,
+                                                 compact=stage == "square"), x, y, args.batch)
+    loss = {"apgd-ce": "ce", "apgd-dlr": "dlr"}[stage]
+    return _batched(lambda xb, yb, k: apgd(model, xb, yb, norm=args.norm, eps=eps, steps=args.steps, loss=loss,
+                                           seed=args.seed + k), x, y, args.batch)
 
 
 def _patch_art_for_keras3():
@@ -124,69 +125,79 @@ def _patch_art_for_keras3():
             NONE="none", SUM="sum", SUM_OVER_BATCH_SIZE="sum_over_batch_size")
 
 
-def art_apgd(model, x, y, norm, eps, steps, batch, loss, seed):
+def art_stage(model, x, y, stage, args, eps):
     import tensorflow as tf
-    from art.attacks.evasion import AutoProjectedGradientDescent
+    from art.attacks.evasion import AutoProjectedGradientDescent, SquareAttack
     from art.estimators.classification import TensorFlowV2Classifier
 
     _patch_art_for_keras3()
-    np.random.seed(seed)  # ART draws its random start with numpy
+    np.random.seed(args.seed)  # ART draws its randomness with numpy
+    classes = int(np.asarray(model(x[:1], training=False)).shape[-1])
     classifier = TensorFlowV2Classifier(
-        model=model, nb_classes=10, input_shape=x.shape[1:], clip_values=(0.0, 1.0),
+        model=model, nb_classes=classes, input_shape=x.shape[1:], clip_values=(0.0, 1.0),
         loss_object=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    attack = AutoProjectedGradientDescent(
-        classifier, norm=2 if norm == "l2" else np.inf, eps=eps, eps_step=2 * eps, max_iter=steps,
-        targeted=False, nb_random_init=1, batch_size=batch,
-        loss_type={"ce": "cross_entropy", "dlr": "difference_logits_ratio"}[loss], verbose=False)
-    return attack.generate(x=x, y=np.eye(10, dtype=np.float32)[y])
+    norm = 2 if args.norm == "l2" else np.inf
+    if stage == "square":
+        attack = SquareAttack(classifier, norm=norm, eps=eps, max_iter=args.queries - 1, p_init=0.8, nb_restarts=1,
+                              batch_size=args.batch, verbose=False)
+    else:
+        attack = AutoProjectedGradientDescent(
+            classifier, norm=norm, eps=eps, eps_step=2 * eps, max_iter=args.steps, targeted=False, nb_random_init=1,
+            batch_size=args.batch, verbose=False,
+            loss_type={"apgd-ce": "cross_entropy", "apgd-dlr": "difference_logits_ratio"}[stage])
+    return attack.generate(x=x, y=np.eye(classes, dtype=np.float32)[y])
 
 
-ATTACKS = {"robustkeras": robustkeras_apgd, "art": art_apgd}
+TOOLS = {"robustkeras": robustkeras_stage, "art": art_stage}
 
 
-def evaluate(tool, model, x, y, clean_ok, args, eps):
-    """Robust accuracy after APGD-CE and after APGD-DLR, and the wall time of both stages."""
-    robust = clean_ok.copy()
-    after, start = {}, time.perf_counter()
-    for loss in ("ce", "dlr"):
-        idx = np.flatnonzero(robust)
-        if idx.size:
-            x_adv = ATTACKS[tool](model, x[idx], y[idx], args.norm, eps, args.steps, args.batch, loss, args.seed)
-            delta = (x_adv - x[idx]).reshape(len(idx), -1)
-            size = np.abs(delta).max(1) if args.norm == "linf" else np.linalg.norm(delta, axis=1)
-            assert size.max() <= eps * (1 + 1e-4) + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1, tool
-            robust[idx[predictions(model, x_adv, args.batch) != y[idx]]] = False
-        after[loss] = float(np.mean(robust))
-    return after, time.perf_counter() - start
+def run_stage(tool, model, x, y, stage, args, eps):
+    """Robust accuracy (on these images) and wall time of one stage run alone."""
+    start = time.perf_counter()
+    x_adv = TOOLS[tool](model, x, y, stage, args, eps)
+    seconds = time.perf_counter() - start
+    delta = (x_adv - x).reshape(len(x), -1)
+    size = np.abs(delta).max(1) if args.norm == "linf" else np.linalg.norm(delta, axis=1)
+    assert size.max() <= eps * (1 + 1e-4) + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1, (tool, stage)
+    return float(np.mean(predictions(model, x_adv, args.batch) == y)), seconds
 
 
 def main(argv=None):
     args = parse_args(argv)
+    from _common import header
+
     from robustkeras.data import load_cifar10_arrays, to_float
 
     eps = EPS[args.norm] if args.eps is None else args.eps
-    header("robustkeras APGD vs ART AutoProjectedGradientDescent")
+    header("robustkeras AutoAttack stages vs ART (APGD, Square)")
     model, description = load_model(args)
     x, y = load_cifar10_arrays("test", limit=args.n)
     x, y = to_float(x), y.astype(np.int32)
-    print(f"data: first {len(x)} test images, measured on the offline CIFAR-10 copy")
-    print(f"model: {description}; attack: {args.norm} eps={eps:.4g}, {args.steps} iterations, 1 restart, "
-          f"initial step 2*eps, batch {args.batch}; CE then DLR on the still-robust images\n", flush=True)
     clean_ok = predictions(model, x, args.batch) == y
-    results = {}
-    for tool in args.tools:
-        results[tool] = evaluate(tool, model, x, y, clean_ok, args, eps)
-        print(f"{tool}: done in {results[tool][1]:.1f} s", flush=True)
-    print(f"clean accuracy: {clean_ok.mean():.2%}\n")
-    print("| tool | robust after CE | robust after CE+DLR | seconds |")
-    print("|------|-----------------|---------------------|---------|")
-    for tool, (after, seconds) in results.items():
-        print(f"| {tool} | {after['ce']:.2%} | {after['dlr']:.2%} | {seconds:.1f} |")
-    if {"robustkeras", "art"} <= set(results):
-        gap = 100 * abs(results["robustkeras"][0]["dlr"] - results["art"][0]["dlr"])
-        ratio = results["art"][1] / results["robustkeras"][1]
-        print(f"\nrobust accuracy gap: {gap:.1f} points ({'within' if gap <= 1.5 else 'OUTSIDE'} 1.5); "
-              f"robustkeras is {ratio:.1f}x faster than ART (target >= 3x)")
+    xc, yc = x[clean_ok], y[clean_ok]
+    print(f"model: {description}; {args.norm} eps={eps:.4g}; first {len(x)} test images, {len(xc)} classified "
+          f"correctly ({clean_ok.mean():.2%}) and attacked; APGD {args.steps} iterations, Square {args.queries} "
+          f"queries, one restart, batch {args.batch}\n", flush=True)
+    rows = []
+    for stage in args.stages:
+        results = {}
+        for tool in args.tools if stage in STAGES else ["robustkeras"]:
+            acc, seconds = run_stage(tool, model, xc, yc, stage, args, eps)
+            results[tool] = (acc * clean_ok.mean(), seconds)  # robust accuracy on all N images
+            print(f"{stage} {tool}: robust {results[tool][0]:.2%}, {seconds:.1f} s", flush=True)
+        rows.append((stage, results))
+    print("\n| stage | tool | robust accuracy | seconds | robustkeras speed-up |")
+    print("|---|---|---|---|---|")
+    for stage, results in rows:
+        for tool, (acc, seconds) in results.items():
+            ratio = results["robustkeras"][1] if "robustkeras" in results else float("nan")
+            print(f"| {stage} | {tool} | {acc:.2%} | {seconds:.1f} | {seconds / ratio:.2f}x |")
+    for stage, results in rows:
+        if {"robustkeras", "art"} <= set(results):
+            gap = 100 * abs(results["robustkeras"][0] - results["art"][0])
+            ratio = results["art"][1] / results["robustkeras"][1]
+            print(f"{stage}: gap {gap:.1f} points ({'within' if gap <= 1.5 else 'OUTSIDE'} 1.5); "
+                  f"robustkeras {ratio:.1f}x faster than ART (goal >= 3x)")
     return 0
 
 
