@@ -116,12 +116,18 @@ class AdversarialTrainer(keras.Model):
         super().compile(optimizer=optimizer, loss=loss, **kwargs)
 
     # Shared by both backends -------------------------------------------------
-    def _adversarial_batch(self, logits_fn, x, y, step):
-        """The batch to train on: adversarial images for the first `adv_fraction` of it."""
+    def _adversarial_batch(self, logits_fn, x, y, step, replica=None):
+        """The batch to train on: adversarial images for the first `adv_fraction` of it.
+
+        `replica` is `(index, count)` under tf.distribute: the random start is then this
+        replica's rows of the global batch's start, so N replicas attack as one device does.
+        """
         if self.eps == 0 or self.adv_fraction == 0:
             return x  # standard training: no attack to pay for
         rule = make_step_rule(self.norm, self.eps, self.step_size)
         seed = B.fold_seed(self.seed, step)
+        if replica is not None and self.random_start:
+            rule = _ShardStart(rule, *replica)
         x_adv = pgd_loop(logits_fn, x, y, rule, steps=self.steps, random_start=self.random_start, seed=seed)
         x_adv = ops.stop_gradient(x_adv)
         if self.adv_fraction >= 1.0:
@@ -152,7 +158,10 @@ class AdversarialTrainer(keras.Model):
         import tensorflow as tf
 
         x, y, sample_weight = self._unpack(data)
-        x_train = self._adversarial_batch(lambda t: self(t, training=False), x, y, self._step_count())
+        context = tf.distribute.get_replica_context()
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        replica = (context.replica_id_in_sync_group, replicas) if context is not None and replicas > 1 else None
+        x_train = self._adversarial_batch(lambda t: self(t, training=False), x, y, self._step_count(), replica)
         with tf.GradientTape() as tape:
             logits = self(x_train, training=True)
             # Under tf.distribute the loss comes back divided by the replica count
@@ -161,7 +170,6 @@ class AdversarialTrainer(keras.Model):
             scaled = self.optimizer.scale_loss(loss)  # mixed precision's loss scaling; identity otherwise
         grads = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply(grads, self.trainable_variables)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         self.loss_tracker.update_state(loss * ops.cast(replicas, loss.dtype), sample_weight=ops.shape(x)[0])
         self.accuracy_tracker.update_state(y, logits, sample_weight=sample_weight)
         if self.clean_accuracy_tracker is not None:
@@ -198,6 +206,29 @@ class AdversarialTrainer(keras.Model):
             updates["clean_accuracy"] = ((y, logits_fn(x)), {"sample_weight": sample_weight})
         logs, metrics_vars = _stateless_metrics(self.metrics, metrics_vars, updates)
         return logs, (trainable, non_trainable, optimizer_vars, metrics_vars)
+
+
+class _ShardStart:
+    """A step rule whose random start is replica `index`'s rows of the start of the global batch.
+
+    The start is drawn for the global batch shape (this shard placed at its rows,
+    zeros elsewhere: the draw is per example, so the other rows do not matter)
+    and sliced, so each replica's noise is what one device would draw for it.
+    """
+
+    def __init__(self, rule, index, count):
+        self.rule, self.index, self.count = rule, index, count
+
+    def random_start(self, x0, seed):
+        n = ops.shape(x0)[0]
+        before = self.index * n
+        after = (self.count - 1 - self.index) * n
+        padded = ops.pad(x0, [[before, after]] + [[0, 0]] * (len(x0.shape) - 1))
+        return ops.slice(self.rule.random_start(padded, seed), [before] + [0] * (len(x0.shape) - 1),
+                         ops.shape(x0))
+
+    def __getattr__(self, name):
+        return getattr(self.rule, name)
 
 
 def _stateless_metrics(metrics, metrics_vars, updates):
