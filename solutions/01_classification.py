@@ -244,7 +244,7 @@ def test_tiny_model_learns(train_classifier):
 if GRADING:
     x_train, y_train = data.load_sample(128)
     epochs = 2
-else:  # 5 000 CIFAR-10 training images (the binary cache, or a tfds download on Colab): about 45 s
+else:  # 5 000 CIFAR-10 training images (the binary cache, or a tfds download on Colab): about 2 minutes
     x_train, y_train = data.load_cifar10("train", limit=5000, as_numpy=True)
     epochs = 4
 x_test, y_test = data.load_sample(64 if GRADING else 200)
@@ -337,7 +337,8 @@ image_grid([image[None] for image in x_test[:8]], scale=1.4,
 plt.show()
 
 # %% [markdown]
-# A model trained for a few minutes on a CPU gets roughly half of the test images right;
+# A model trained for two minutes on a CPU gets about 40 % of the test images right
+# (measured: training accuracy 0.55, test accuracy 0.40 on the 200 sample images);
 # the models the later stages load (`robustkeras.pretrained`) were trained longer on all
 # 50 000 images with `robustkeras train`.
 #
