@@ -91,9 +91,10 @@ def _check_writable(out_dir):
 
 def _check_same_settings(saved, settings, folder):
     """Refuse to resume a checkpoint that was written with other settings."""
-    if saved is None:
-        raise ValueError(f"The checkpoint in {folder} records no settings (written by an older version); "
-                         "pass resume=False (--no-resume) to start over")
+    if saved is None:  # written before settings were recorded: resumable, but unchecked
+        print(f"warning: the checkpoint in {folder} records no settings (older version); resuming without "
+              "checking them (they are recorded from now on)", flush=True)
+        return
     changed = [k for k in RUN_SETTINGS if json.dumps(saved.get(k)) != json.dumps(settings.get(k))]
     if changed:
         detail = ", ".join(f"{k}: {saved.get(k)!r} -> {settings.get(k)!r}" for k in changed)
@@ -226,6 +227,7 @@ def _train(out_dir, settings, dp, *, resume, eval_every, eval_images, eval_steps
         saved = json.loads((checkpoint / "state.json").read_text())
         _check_same_settings(saved.get("settings"), settings, checkpoint)
         state = _load_checkpoint(checkpoint, classifier, optimizer)
+        state["settings"] = settings
         print(f"resuming {out_dir} after epoch {state['epoch']}", flush=True)
     writer = distribute.process_index() == 0  # several hosts: one writes the shared run folder
 
