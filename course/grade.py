@@ -26,8 +26,8 @@ points, message) into `--out` (default: SUBMISSIONS_DIR).
 """
 
 import argparse
+import atexit
 import csv
-import importlib.util
 import io
 import json
 import math
@@ -56,6 +56,24 @@ INSIDE = "/opt/grader"
 VERDICTS = threading.Lock()  # one verdict at a time: references may seed Keras's global generator
 MAX_NOTEBOOK_MB = 50  # read by the grader's own process (AST check): larger ones score zero
 MAX_PROCESSES = 32  # a probe needs one or two; a fork flood is stopped before it starves the other sandboxes
+_LIBRARIES, _LIBRARY_LOCK = {}, threading.Lock()  # stage -> folder holding its stubbed copy of robustkeras
+
+
+def library_copy(stage):
+    """The folder holding `robustkeras` as the sandbox of `stage` imports it: a copy whose forbidden
+    names (over all the stage's checks) are stubs (`course.checks.stubbed`). Built once per stage
+    and grading run, in a temporary folder removed at exit."""
+    from course.checks import stage_checks
+    from course.checks.stubbed import stubbed_copy
+
+    with _LIBRARY_LOCK:
+        if stage not in _LIBRARIES:
+            folder = tempfile.mkdtemp(prefix=f"grade-lib-{stage}-")
+            atexit.register(shutil.rmtree, folder, True)
+            os.chmod(folder, 0o755)
+            stubbed_copy(sorted({n for c in stage_checks(stage) for n in c.forbidden}), folder)
+            _LIBRARIES[stage] = folder
+        return _LIBRARIES[stage]
 
 
 # --------------------------------------------------------------------------- discovery
@@ -104,7 +122,8 @@ def probe(path, stage, checks, seed, args, slot):
             job_file.write_text(json.dumps({"notebook": "submission.ipynb", "questions": questions, "seed": seed,
                                             "probes": probe_module(stage), "forbidden": forbidden}))
             job_file.chmod(0o644)
-            got, started, done, why = run_runner(job, questions, args, slot, deadline - time.time())
+            got, started, done, why = run_runner(job, questions, args, slot, deadline - time.time(),
+                                                 library_copy(stage))
             results.update(got)
             if done or why == "timeout" or why == "interrupted":
                 break
@@ -121,19 +140,19 @@ def probe(path, stage, checks, seed, args, slot):
     return results
 
 
-def run_runner(job, questions, args, slot, seconds):
-    """One run of the probe runner on the job folder; `(results, started, done, why)`."""
+def run_runner(job, questions, args, slot, seconds, library):
+    """One run of the probe runner on the job folder; `(results, started, done, why)`.
+    `library`: the folder holding the stubbed copy of `robustkeras` it imports."""
     env = {config.GRADING_ENV: "1", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
            "TF_CPP_MIN_LOG_LEVEL": "2", "OMP_NUM_THREADS": str(args.threads),
            "TF_NUM_INTRAOP_THREADS": str(args.threads), "TF_NUM_INTEROP_THREADS": "1",
            "KERAS_BACKEND": keras_backend()}
     if args.trusted:
         argv, fds = [sys.executable, str(HERE / "probe_runner.py"), str(Path(job) / "job.json")], ()
-        env.update(PATH=os.environ.get("PATH", ""), HOME=job, PYTHONPATH=str(HERE.parent))
+        env.update(PATH=os.environ.get("PATH", ""), HOME=job, PYTHONPATH=f"{library}:{HERE.parent}")
         argv = ["env", "-i", *[f"{k}={v}" for k, v in env.items()], *argv]
     else:
-        package = importlib.util.find_spec("robustkeras").submodule_search_locations[0]
-        binds = [(package, "/opt/lib/robustkeras"), (job, "/job")]
+        binds = [(Path(library) / "robustkeras", "/opt/lib/robustkeras"), (job, "/job")]
         binds += [(HERE / name, f"{INSIDE}/course/{name}") for name in RUNNER_FILES]
         env["PYTHONPATH"] = f"/opt/lib:{INSIDE}"
         limits = sandbox.Limits(cpu_s=int(args.time_limit * args.threads) + 60)

@@ -7,7 +7,9 @@
 `forbidden` (every library name the probed answers must not reach) and `seed`.
 
 The notebook's definitions are loaded once (`course.checks.notebook.load_definitions`: imports,
-defs, classes, literals, aliases; top-level calls never run; forbidden names patched first),
+defs, classes, literals, aliases; top-level calls never run; forbidden names other than
+`robustkeras`'s patched first: the `robustkeras` the sandbox imports is already a copy whose
+forbidden names are stubs, `course.checks.stubbed`),
 then each `probe_<question>(ns, seed)` runs and its arrays go to the grader as an `.npz`.
 
 Everything goes to the grader as frames on the original stdout: a header line
@@ -58,7 +60,10 @@ def main(argv=None):
     from course.checks.notebook import load_definitions
 
     probes = importlib.import_module(job["probes"])
-    ns = load_definitions(str(job_path.parent / job["notebook"]), forbidden=tuple(job["forbidden"]))
+    # `robustkeras` names are stubs in the copy of the package the sandbox imports (course.checks.stubbed);
+    # the others are patched here, without keeping the originals where the notebook could find them
+    others = tuple(n for n in job["forbidden"] if n.split(".")[0] != "robustkeras")
+    ns = load_definitions(str(job_path.parent / job["notebook"]), forbidden=others, undoable=False)
     for question in job["questions"]:
         send("start", question)
         try:

@@ -363,3 +363,68 @@ def test_validate_outputs_accepts_plain_arrays(tmp_path):
 def test_validate_outputs_refuses(bad):
     with pytest.raises(ValueError):
         validate_outputs(bad)
+
+
+# --------------------------------------------------------------------------- the sandbox's stubbed library
+_STUB_PROBE = r"""
+import importlib, inspect, json, pkgutil, sys
+copies, report = json.loads(sys.argv[1]), {}
+from course.checks.notebook import resolve
+for stage, (folder, names) in copies.items():
+    for mod in [m for m in sys.modules if m == "robustkeras" or m.startswith("robustkeras.")]:
+        del sys.modules[mod]
+    sys.path.insert(0, folder)
+    import robustkeras
+    assert robustkeras.__file__.startswith(folder), robustkeras.__file__
+    for info in pkgutil.walk_packages(robustkeras.__path__, prefix="robustkeras."):
+        importlib.import_module(info.name)       # the whole package still imports
+    bad = []
+    for name in names:
+        if not name.startswith("robustkeras."):
+            continue
+        obj = resolve(name)[2]
+        objs = [obj] if not inspect.isclass(obj) else [v for v in vars(obj).values() if inspect.isfunction(v)]
+        for o in objs:
+            if "_RKReferenceUsed" not in inspect.getsource(inspect.unwrap(o)):
+                bad.append(name)
+    if stage == "03_adversarial_training":       # a table built at import, and a reload, see the stub
+        from robustkeras.attacks.losses import LOSSES
+        try:
+            LOSSES["dlr"](None, None)
+            bad.append("LOSSES['dlr'] ran")
+        except AssertionError as err:
+            bad += [] if type(err).__name__ == "ReferenceUsed" else ["LOSSES: " + type(err).__name__]
+    if stage == "00_setup_and_data":
+        steps = importlib.reload(importlib.import_module("robustkeras.attacks.steps"))
+        try:
+            steps.l2_norm(None)
+            bad.append("reloaded l2_norm ran")
+        except AssertionError as err:
+            bad += [] if "reference implementation used" in str(err) else ["reload: " + str(err)]
+    report[stage] = bad
+    sys.path.remove(folder)
+print("REPORT" + json.dumps(report))
+"""
+
+
+def test_sandbox_library_copy_stubs_every_forbidden_name(tmp_path):
+    """The sandbox imports a copy of robustkeras whose forbidden names are stubs in their source
+    (review R1, F1/F2): re-exports, the `LOSSES` table, `importlib.reload` and `inspect.getsource`
+    all see the stub; the rest of the package still imports."""
+    import json
+    import os
+    import subprocess
+
+    from course.checks.stubbed import stubbed_copy
+
+    copies = {}
+    for stage in STAGES:
+        (tmp_path / stage).mkdir()
+        stubbed_copy(stage_forbidden(stage), tmp_path / stage)
+        copies[stage] = (str(tmp_path / stage), stage_forbidden(stage))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", _STUB_PROBE, json.dumps(copies)], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, timeout=600)
+    assert "REPORT" in out.stdout, out.stderr[-3000:]
+    report = json.loads(out.stdout.split("REPORT", 1)[1])
+    assert report == {stage: [] for stage in STAGES}

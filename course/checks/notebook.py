@@ -215,7 +215,7 @@ def _stub(name):
     return reference_used
 
 
-def _set(owner, attribute, value):
+def _set(owner, attribute, value, record=True):
     had = attribute in getattr(owner, "__dict__", {})
     old = owner.__dict__[attribute] if had else None
     if isinstance(old, staticmethod):
@@ -226,15 +226,21 @@ def _set(owner, attribute, value):
         setattr(owner, attribute, value)
     except (AttributeError, TypeError):
         return
-    _UNDO.append((owner, attribute, had, old))
+    if record:
+        _UNDO.append((owner, attribute, had, old))
 
 
-def patch_forbidden(forbidden):
+def patch_forbidden(forbidden, *, undoable=True):
     """Make every forbidden name raise `ReferenceUsed`, wherever the library exposes it.
 
     Patched: the named attribute, and, for names under `SCAN_ROOTS`, every attribute of every
     loaded module of that package that holds the same object (its defining module and every
-    re-export). Modules imported later copy the patched attribute. `restore()` undoes.
+    re-export). Modules imported later copy the patched attribute. `restore()` undoes, unless
+    `undoable=False` (the sandbox: the originals are kept nowhere in this module).
+
+    An in-process patch can be got around (`importlib.reload`, a table built at import); the
+    sandbox therefore imports a copy of `robustkeras` whose forbidden names are stubs in their
+    source (`course.checks.stubbed`), and patches only the other names (`keras.ops.softmax`).
 
     Raises:
         LookupError: if a name does not exist.
@@ -251,9 +257,9 @@ def patch_forbidden(forbidden):
                     continue
                 for key, value in list(getattr(module, "__dict__", {}).items()):
                     if value is obj:
-                        _set(module, key, stub)
+                        _set(module, key, stub, undoable)
         if getattr(owner, attribute, None) is not stub:
-            _set(owner, attribute, stub)
+            _set(owner, attribute, stub, undoable)
 
 
 def _import_all(root):
@@ -294,7 +300,7 @@ def patched(forbidden):
 
 
 # --------------------------------------------------------------------------- loading
-def load_definitions(source_or_path, *, forbidden=()):
+def load_definitions(source_or_path, *, forbidden=(), undoable=True):
     """Execute a notebook's definitions (never its top-level calls) in a fresh namespace.
 
     Every forbidden name is patched to raise `ReferenceUsed` BEFORE anything runs. A definition
@@ -304,6 +310,7 @@ def load_definitions(source_or_path, *, forbidden=()):
     Args:
         source_or_path: a `.ipynb` / jupytext `.py` path, notebook JSON text or Python source.
         forbidden: dotted library names to patch (the union over the questions probed).
+        undoable: keep the originals for `restore()` (tests); the sandbox passes False.
 
     Returns:
         dict: the namespace (`GRADING` is True in it, as in the autograder's run).
@@ -314,7 +321,7 @@ def load_definitions(source_or_path, *, forbidden=()):
     >>> ns["f"](3)
     6
     """
-    patch_forbidden(forbidden)
+    patch_forbidden(forbidden, undoable=undoable)
     ns = {"__name__": "__submission__", "__builtins__": builtins, "GRADING": True}
     for i, node in enumerate(definition_statements(source_or_path)):
         try:
