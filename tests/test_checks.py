@@ -221,6 +221,22 @@ def inpaint_images(model, images, labels, mask, *, steps, step_size=0.5, weight=
 
 
 CHEAP_WRONG = {
+    # trivial answers that earned a part before review R1 (F3): each part needs a real answer
+    "no attack, only stop_gradient": ("03_adversarial_training", "q03_adversarial_batch",
+                                      "def adversarial_batch(logits_fn, x, y, *, eps, steps):\n"
+                                      "    return tf.stop_gradient(x)\n"),
+    "constant dlr": ("03_adversarial_training", "q03_dlr_loss",
+                     "def dlr_loss(logits, y):\n    return tf.zeros(tf.shape(logits)[:1])\n"),
+    "Keras's own train_step": ("03_adversarial_training", "q03_train_step",
+                               "class PGDTrainer(keras.Model):\n"
+                               "    def __init__(self, classifier, *, eps, steps, **kwargs):\n"
+                               "        super().__init__(**kwargs)\n        self.classifier = classifier\n"
+                               "    def call(self, x, training=False):\n"
+                               "        return self.classifier(x, training=training)\n"),
+    "seeded uniform noise": ("05_generation", "q05_class_seeds",
+                             "def class_seeds(images, labels, classes, *, seed=0):\n"
+                             "    rng = np.random.default_rng(seed)\n"
+                             "    return rng.uniform(size=(len(classes), *images.shape[1:])).astype(np.float32)\n"),
     "float64 images": ("00_setup_and_data", "q00_to_unit_range",
                        "def to_unit_range(images):\n    return np.asarray(images) / 255.0\n"),
     "accuracy in training mode": ("01_classification", "q01_accuracy",

@@ -27,7 +27,8 @@ def adversarial_batch_verdict(outputs, seed):
         values = (False, "return a tensor (tf ops, not NumPy), so it runs inside train_step")
     else:
         values = (True, "")
-    stopped = bool(outputs.get("stops_gradient", False))
+    # the stop_gradient part counts only with an attack: `tf.stop_gradient(x)` alone is not one
+    stopped = values[0] and bool(outputs.get("stops_gradient", False))
     # the master's tests: the values (and a tensor), the stop_gradient
     return parts((2, *values), (1, stopped, "wrap the result in tf.stop_gradient"))
 
@@ -43,22 +44,25 @@ def train_step_verdict(outputs, seed):
     mine = [need(outputs, f"w{i}", w.shape, "the classifier's weights") for i, w in enumerate(want)]
     changed = any(not np.allclose(a, b) for a, b in zip(mine, before))
     ok = all(close(a, b, atol=1e-4) for a, b in zip(mine, want))
+    trivial = False  # no training, or Keras's own (standard) training: the metrics part is not earned either
     if ok:
         weights = (True, "")
     elif not changed:
-        weights = (False, "the weights did not change: apply the gradients with self.optimizer.apply")
+        weights, trivial = (False, "the weights did not change: apply the gradients with self.optimizer.apply"), True
     else:
         clean = q03_train_step_model(inp)
         ref.adversarial_training(clean, inp["x"], inp["y"], eps=0.0, steps=1, lr=inp["lr"],
                                  batch_size=inp["batch_size"], epochs=inp["epochs"])
         if all(close(a, b, atol=1e-4) for a, b in zip(mine, clean.get_weights())):
             weights = (False, "this is standard training: train on x_adv from adversarial_batch, not on x")
+            trivial = True
         else:
             weights = (False, "the weights differ from adversarial training's: attack with training=False, "
                               "then loss = compute_loss on self(x_adv, training=True), its gradients, optimizer.apply")
     metrics = bool(outputs.get("has_loss", False)) and bool(outputs.get("has_accuracy", False))
     if metrics and "loss" in outputs:
         metrics = bool(np.all(np.isfinite(np.asarray(outputs["loss"]))))
+    metrics = metrics and not trivial
     return parts((3, *weights), (1, metrics, "update every metric in self.metrics and return "
                                                "{m.name: m.result() for m in self.metrics} (loss and accuracy)"))
 
@@ -69,8 +73,9 @@ def dlr_loss_verdict(outputs, seed):
     n = len(inp["y"])
     base = need(outputs, "base", (n,), "dlr_loss: one value per example,")
     values = close(base, ref.dlr(inp["logits"], inp["y"]), rtol=1e-4, atol=1e-5)
-    robust = ("scaled" in outputs and "graph" in outputs
+    robust = (values and "scaled" in outputs and "graph" in outputs
               and close(outputs["scaled"], base, rtol=1e-3, atol=1e-4) and close(outputs["graph"], base, atol=1e-5))
+    # (the invariance part counts only with the right values: a constant is invariant too)
     hint = ("not usable inside tf.function (use keras.ops or tf, not NumPy)" if "graph" not in outputs
             else "not invariant to scaling and shifting the logits: divide by z_pi1 - z_pi3 + 1e-12")
     return parts((2, values, "wrong values: -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12), pi sorting the logits "
