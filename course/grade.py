@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -201,6 +202,43 @@ def keras_backend():
 
 
 # --------------------------------------------------------------------------- judging
+def load_outputs(payload):
+    """The arrays of a result's npz bytes, read only after the archive is known to be small.
+
+    Before anything is decompressed or allocated: every member is stored (not compressed: a
+    deflated member of 1 MB can hold GBs), at most `MAX_KEYS` of them, and each `.npy` header
+    declares a plain numeric dtype and at most `MAX_ELEMENTS` elements, at most
+    `MAX_TOTAL_BYTES` together. `validate_outputs` then checks the loaded arrays again.
+
+    Raises:
+        ValueError: (or a zip/npy error) for anything else.
+    """
+    from course.checks import MAX_ELEMENTS, MAX_KEYS, MAX_TOTAL_BYTES
+
+    buffer = io.BytesIO(payload)
+    with zipfile.ZipFile(buffer) as archive:
+        members = archive.infolist()
+        if len(members) > MAX_KEYS:
+            raise ValueError(f"Expected at most {MAX_KEYS} arrays. Received: {len(members)}")
+        total = 0
+        for info in members:
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
+                raise ValueError(f"Expected stored (uncompressed) members. Received: {info.filename!r} compressed")
+            with archive.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read(f)
+            count = math.prod(shape)
+            if dtype.hasobject or dtype.kind not in "biuf" or count > MAX_ELEMENTS:
+                raise ValueError(f"Expected numeric arrays of at most {MAX_ELEMENTS} elements. "
+                                 f"Received: {info.filename!r} {dtype} {shape}")
+            total += count * dtype.itemsize
+            if total > MAX_TOTAL_BYTES:
+                raise ValueError(f"Expected at most {MAX_TOTAL_BYTES} bytes in all. Received: more")
+    with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
 def judge(check, result, seed):
     """`(points, message)` of one question from its probe result, in the grader's process."""
     from course.checks import validate_outputs
@@ -209,8 +247,7 @@ def judge(check, result, seed):
     if kind == "error":
         return 0.0, value or "no result"
     try:
-        with np.load(io.BytesIO(value), allow_pickle=False) as npz:
-            outputs = validate_outputs(npz)
+        outputs = validate_outputs(load_outputs(value))
     except Exception:
         return 0.0, "the answer's output was not a set of plain numeric arrays"
     try:

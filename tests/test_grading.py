@@ -144,6 +144,7 @@ def test_frames_ignore_forged_and_broken_input():
 
 def test_judge_refuses_pickles_and_bad_outputs():
     import io
+    import zipfile
 
     import numpy as np
 
@@ -162,6 +163,15 @@ def test_judge_refuses_pickles_and_bad_outputs():
     assert judge(check, ("result", b"PK\x03\x04 not a zip"), 0)[0] == 0
     assert judge(check, ("result", npz(out=np.array(["text"]))), 0)[0] == 0
     assert judge(check, ("error", "your code raised ValueError"), 0) == (0.0, "your code raised ValueError")
+    # review R1 F4: nothing is decompressed or allocated before the sizes are known
+    packed = io.BytesIO()
+    np.savez_compressed(packed, out=np.zeros(3))
+    assert judge(check, ("result", packed.getvalue()), 0)[0] == 0            # a deflated member: refused
+    lying = io.BytesIO()                                                      # a header claiming 8 GB
+    with zipfile.ZipFile(lying, "w") as archive, archive.open("out.npy", "w") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (2**30,)})
+        f.write(bytes(64))
+    assert judge(check, ("result", lying.getvalue()), 0)[0] == 0
     liar = Check("q", 2, ("f",), (), lambda outputs, seed: (float("nan"), "?"))
     assert judge(liar, ("result", npz(out=np.zeros(3))), 0)[0] == 0
 
