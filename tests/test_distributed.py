@@ -157,7 +157,7 @@ def test_two_jax_processes_on_the_loopback(tmp_path):
     results = []
     try:
         for p in procs:
-            out, err = p.communicate(timeout=420)  # both must finish by themselves (about a minute idle)
+            out, err = p.communicate(timeout=420)  # both must finish by themselves
             assert p.returncode == 0, err[-3000:]
             results.append(json.loads(out.strip().splitlines()[-1]))
     finally:
