@@ -92,14 +92,36 @@ def stage_of(path, known):
 
 
 def discover(folder, known):
-    """`(student, stage, path)` for every notebook in `folder`."""
-    found = []
-    for path in sorted(Path(folder).rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts:
-            continue
+    """`(student, stage, path, refused)` for every notebook in `folder`; `refused` is None or why
+    it is not graded (it then scores zero).
+
+    Symbolic links are refused, never followed (the grader may run as root: a link could make it
+    grade, and copy into a sandbox, any file of the machine), and so is a file whose real path
+    leaves `folder`.
+    """
+    found, root = [], Path(folder).resolve()
+
+    def student_of(path):
         rel = path.relative_to(folder)
-        found.append((rel.parts[0] if len(rel.parts) > 1 else path.stem, stage_of(path, known), path))
-    return found
+        return rel.parts[0] if len(rel.parts) > 1 else path.stem
+
+    for here, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(here)
+        for name in sorted(dirs):
+            if (here / name).is_symlink():
+                found.append((student_of(here / name / "x"), None, here / name,
+                              f"{name}: a symbolic link, not graded (submit the notebooks themselves)"))
+        dirs[:] = sorted(d for d in dirs if d != ".ipynb_checkpoints" and not (here / d).is_symlink())
+        for name in sorted(files):
+            path = here / name
+            if not name.endswith(".ipynb"):
+                continue
+            if path.is_symlink() or not path.resolve().is_relative_to(root):
+                found.append((student_of(path), None, path, f"{name}: a symbolic link, not graded "
+                                                            "(submit the notebook itself)"))
+                continue
+            found.append((student_of(path), stage_of(path, known), path, None))
+    return sorted(found, key=lambda item: (str(item[2]), item[0]))
 
 
 # --------------------------------------------------------------------------- probing
@@ -337,10 +359,11 @@ def main(argv=None):
         slots.put(slot)
 
     def work(item):
-        student, stage, path = item
-        if stage is None:
+        student, stage, path, refused = item
+        if refused or stage is None:
             return [{"student": student, "exercise": "?", "points": 0, "possible": 0,
-                     "message": f"{path.name}: not a notebook of this course"}], {"student": student, "stage": None}
+                     "message": refused or f"{path.name}: not a notebook of this course"}], \
+                {"student": student, "stage": None}
         slot = slots.get()
         try:
             return grade_notebook(student, stage, path, args.seed, args, slot)

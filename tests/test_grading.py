@@ -176,6 +176,26 @@ def test_judge_refuses_pickles_and_bad_outputs():
     assert judge(liar, ("result", npz(out=np.zeros(3))), 0)[0] == 0
 
 
+def test_discover_refuses_symbolic_links(tmp_path):
+    """Review R1 F7: the grader (root) never follows a link out of the submissions folder."""
+    from course.grade import discover
+
+    outside = tmp_path / "dist"
+    outside.mkdir()
+    (outside / f"{STAGE}.ipynb").write_text("{}")
+    subs = tmp_path / "subs"
+    for who in ("alice", "mallory"):
+        (subs / who).mkdir(parents=True)
+    (subs / "alice" / f"{STAGE}.ipynb").write_text("{}")
+    (subs / "mallory" / f"{STAGE}.ipynb").symlink_to(outside / f"{STAGE}.ipynb")
+    (subs / "trudy").symlink_to(outside)                      # a whole folder
+    found = {(who, path.name): (stage, refused) for who, stage, path, refused in discover(subs, [STAGE])}
+    assert found[("alice", f"{STAGE}.ipynb")] == (STAGE, None)
+    assert found[("mallory", f"{STAGE}.ipynb")][1] and "symbolic link" in found[("mallory", f"{STAGE}.ipynb")][1]
+    assert "symbolic link" in found[("trudy", "trudy")][1]
+    assert len(found) == 3
+
+
 # --------------------------------------------------------------------------- hostile batch
 @pytest.fixture(scope="module")
 def stage00(tmp_path_factory):
