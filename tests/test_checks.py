@@ -326,6 +326,17 @@ def test_load_definitions_never_runs_top_level_statements(tmp_path):
     assert kinds == ["Import", "Assign", "FunctionDef", "Assign", "Assign"]
 
 
+def test_load_definitions_keeps_annotated_and_arithmetic_constants():
+    """Review R1 F8: correct notebooks wrote these and lost their marks to a NameError."""
+    source = ("import numpy as np\nDIVISOR: float = 255.0\nEPS = 8 / 255\nSTEP = -EPS / 4\n"
+              "PAIR = (2 ** 3, np.pi * 2)\nBIG = 10 ** 10 ** 10\nCALLED = np.zeros(3) * 2\n"
+              "def f(x):\n    return x / DIVISOR + EPS + STEP\n")
+    ns = load_definitions(source)
+    assert ns["DIVISOR"] == 255.0 and ns["EPS"] == 8 / 255 and ns["STEP"] == -(8 / 255) / 4
+    assert ns["PAIR"] == (8, np.pi * 2) and ns["f"](255.0) == 1.0 + 8 / 255 - 2 / 255
+    assert "BIG" not in ns and "CALLED" not in ns       # a huge power or a call is not a constant
+
+
 def test_load_definitions_binds_the_stub_for_early_imports():
     import robustkeras.attacks as attacks
 

@@ -99,8 +99,9 @@ def _read(source_or_path):
 def definition_statements(source_or_path):
     """The statements graded code may rely on, in notebook order, as AST nodes.
 
-    Imports (except otter's), `def`, `async def`, `class`, and assignments to plain names of a
-    literal, a name, an attribute or a lambda. A cell that does not parse is skipped; IPython
+    Imports (except otter's), `def`, `async def`, `class`, and assignments (annotated or not)
+    to plain names of a literal, a name, an attribute, a lambda, or arithmetic on literals,
+    names and attributes (`EPS = 8 / 255`; no calls). A cell that does not parse is skipped; IPython
     magics (`%...`, `!...`) are dropped first.
     """
     kept = []
@@ -118,7 +119,13 @@ def definition_statements(source_or_path):
                 kept.append(node)
             elif isinstance(node, ast.Assign) and _alias_or_literal(node):
                 kept.append(node)
+            elif isinstance(node, ast.AnnAssign) and node.simple and node.value is not None \
+                    and _alias_or_literal(ast.Assign(targets=[node.target], value=node.value)):
+                kept.append(node)   # `DIVISOR: float = 255.0`
     return kept
+
+
+_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.UAdd, ast.USub)
 
 
 def _alias_or_literal(node):
@@ -130,7 +137,26 @@ def _alias_or_literal(node):
         ast.literal_eval(node.value)
         return True
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _constant_arithmetic(node.value)
+
+
+def _constant_arithmetic(node, depth=0):
+    """`8 / 255`, `-EPS`, `(EPS / 4, 2 * np.pi)`: arithmetic on literals, names and attributes (no calls)."""
+    if depth > 20:
         return False
+    if isinstance(node, (ast.Constant, ast.Name, ast.Attribute)):
+        return isinstance(node, ast.Constant) or _chain(node) is not None
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_constant_arithmetic(e, depth + 1) for e in node.elts)
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, _ARITHMETIC) and _constant_arithmetic(node.operand, depth + 1)
+    if isinstance(node, ast.BinOp):
+        small_power = not isinstance(node.op, ast.Pow) or (
+            isinstance(node.right, ast.Constant) and isinstance(node.right.value, (int, float))
+            and abs(node.right.value) <= 64)
+        return isinstance(node.op, _ARITHMETIC) and small_power and \
+            _constant_arithmetic(node.left, depth + 1) and _constant_arithmetic(node.right, depth + 1)
+    return False
 
 
 def _plain_target(target):
@@ -360,9 +386,9 @@ def _bindings(statements):
                     env[alias.asname or alias.name] = f"{node.module}.{alias.name}"
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             env[node.name] = _Def(node.name, node, dict(env))
-        elif isinstance(node, ast.Assign):
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             value = _alias_value(node.value, env)
-            for target in node.targets:
+            for target in getattr(node, "targets", None) or [node.target]:
                 for name in _target_names(target):
                     if value is None:
                         env.pop(name, None)
