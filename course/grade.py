@@ -55,7 +55,8 @@ from course import config, probe_runner, sandbox  # noqa: E402
 RUNNER_FILES = ("__init__.py", "probe_runner.py", "checks/__init__.py", "checks/notebook.py", "checks/probes")
 INSIDE = "/opt/grader"
 VERDICTS = threading.Lock()  # one verdict at a time: references may seed Keras's global generator
-MAX_NOTEBOOK_MB = 50  # read by the grader's own process (AST check): larger ones score zero
+MAX_NOTEBOOK_MB = 50  # read by the grader's own process (JSON): larger ones score zero
+MAX_CODE_KB = 256     # code cells read as an AST by the grader's own process: more scores zero
 MAX_PROCESSES = 32  # a probe needs one or two; a fork flood is stopped before it starves the other sandboxes
 _LIBRARIES, _LIBRARY_LOCK = {}, threading.Lock()  # stage -> folder holding its stubbed copy of robustkeras
 
@@ -282,10 +283,28 @@ def judge(check, result, seed):
     return round(fraction * check.points, 4), str(message or ("passed" if fraction == 1 else "failed"))[:300]
 
 
+def notebook_problem(source):
+    """Why a notebook's text cannot be graded (None if it can): not notebook JSON, or more code
+    than the grader's own process reads as an AST (`MAX_CODE_KB`)."""
+    from course.checks.notebook import code_cells
+
+    try:
+        nb = json.loads(source)
+        if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+            raise ValueError("no cells")
+    except ValueError:
+        return "not a valid notebook (its JSON cannot be read): submit the .ipynb file Jupyter saved"
+    size = sum(len(cell) for cell in code_cells(source))
+    if size > MAX_CODE_KB * 1024:
+        return (f"the notebook's code cells hold {size // 1024} KB, more than {MAX_CODE_KB} KB: "
+                "remove large literals (load data from files instead)")
+    return None
+
+
 def grade_notebook(student, stage, path, seed, args, slot):
     """Rows `{student, exercise, points, possible, message}` of one notebook, and its summary."""
     from course.checks import stage_checks
-    from course.checks.notebook import own_work_violations
+    from course.checks.notebook import definition_statements, own_work_violations
 
     start, checks = time.time(), stage_checks(stage)
     if Path(path).stat().st_size > MAX_NOTEBOOK_MB * 2**20:
@@ -293,10 +312,22 @@ def grade_notebook(student, stage, path, seed, args, slot):
                  "message": f"the notebook is larger than {MAX_NOTEBOOK_MB} MB: clear its outputs"} for c in checks], \
             {"student": student, "stage": stage, "notebook": str(path), "seconds": 0.0}
     source = Path(path).read_text(encoding="utf-8", errors="replace")
+    refused = notebook_problem(source)
+    if refused:
+        return [{"student": student, "exercise": c.question, "points": 0.0, "possible": c.points,
+                 "message": refused} for c in checks], \
+            {"student": student, "stage": stage, "notebook": str(path), "seconds": round(time.time() - start, 1)}
+    try:
+        statements = definition_statements(source)   # parsed once, for every question
+    except (RecursionError, MemoryError, ValueError) as err:
+        statements = err
     violations = {}
     for check in checks:
         try:
-            violations[check.question] = own_work_violations(source, check.names, check.forbidden)
+            if isinstance(statements, Exception):
+                raise statements
+            violations[check.question] = own_work_violations(source, check.names, check.forbidden,
+                                                             statements=statements)
         except Exception as err:  # a notebook the reader cannot follow is not graded as own work
             violations[check.question] = [f"the answer could not be read ({type(err).__name__})"]
     results = probe(path, stage, [c for c in checks if not violations[c.question]], seed, args, slot)

@@ -196,6 +196,24 @@ def test_discover_refuses_symbolic_links(tmp_path):
     assert len(found) == 3
 
 
+def test_oversized_code_and_invalid_json_are_refused_before_any_parse(tmp_path):
+    """Review R1 F6/F10: the grader's own process reads at most MAX_CODE_KB of code as an AST
+    (a 5.7 MB literal took 2 minutes and 2.9 GB per question), and says when JSON is broken."""
+    import time
+
+    from course import grade
+
+    big = "x = [" + "0," * (grade.MAX_CODE_KB * 512 + 1) + "]\ndef to_unit_range(images):\n    return images / 255\n"
+    (tmp_path / "big.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "source": big}], "metadata": {}}))
+    (tmp_path / "broken.ipynb").write_text('{"cells": [')
+    start = time.time()
+    rows, _ = grade.grade_notebook("eve", STAGE, tmp_path / "big.ipynb", 0, None, 0)   # no sandbox reached
+    assert time.time() - start < 10
+    assert all(r["points"] == 0 and "KB" in r["message"] for r in rows) and len(rows) >= 4
+    rows, _ = grade.grade_notebook("eve", STAGE, tmp_path / "broken.ipynb", 0, None, 0)
+    assert all(r["points"] == 0 and "not a valid notebook" in r["message"] for r in rows)
+
+
 # --------------------------------------------------------------------------- hostile batch
 @pytest.fixture(scope="module")
 def stage00(tmp_path_factory):

@@ -489,7 +489,7 @@ class _Reach:
         return [name for name, owner, _ in self.targets if inspect.isclass(owner) and issubclass(obj, owner)]
 
 
-def own_work_violations(source, names, forbidden):
+def own_work_violations(source, names, forbidden, *, statements=None):
     """Ways the answers `names` reach a forbidden library name, read from the source (AST).
 
     Followed: each answer's body, decorators, default arguments and annotations, the class
@@ -502,6 +502,8 @@ def own_work_violations(source, names, forbidden):
         source: what `load_definitions` accepts (path, notebook JSON, Python source).
         names: the answer's notebook names, e.g. `("pgd",)`.
         forbidden: dotted library names, e.g. `("robustkeras.attacks.pgd",)`.
+        statements: `definition_statements(source)` when already parsed (the grader parses a
+            notebook once for all its questions).
 
     Returns:
         list of str: one message per (answer, forbidden name) reached; empty when clean.
@@ -515,7 +517,7 @@ def own_work_violations(source, names, forbidden):
     if not forbidden:
         return []
     reach = _Reach(forbidden)
-    final = _bindings(definition_statements(source))
+    final = _bindings(definition_statements(source) if statements is None else statements)
     messages = []
     for answer in names:
         found = {}
