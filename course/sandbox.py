@@ -17,8 +17,14 @@ What the sandboxed command gets (`command()` builds the `bwrap` line, `run()` ru
   nothing else of the host: no home, no repository, no other submission, no host `/proc`.
 * Size-capped private tmpfs for `$HOME`, `/tmp` and `/dev/shm`; limits on processes (threads
   count too), file size, CPU seconds and core dumps.
-* From outside (`run`): a wall-clock limit and a watchdog on the resident memory of the whole
-  process tree; output read through pipes, capped.
+* From outside (`run`): a wall-clock limit and a memory limit; output read through pipes, capped.
+  Memory: as root where the cgroup-v1 memory controller is mounted (`/sys/fs/cgroup/memory`),
+  each sandbox runs in a memory cgroup of its own: the kernel charges it every page its
+  processes touch, shared or not (a page shared by 20 forks counts once) and every tmpfs or
+  `memfd` page they write, and kills inside it past 1.25 x the limit; a watchdog reads the
+  cgroup's resident + shared-memory bytes against the limit itself. Elsewhere the watchdog sums
+  the resident memory of the process tree plus the growth of the machine's `Shmem` (memfd and
+  tmpfs pages mapped by no process), and `RLIMIT_NOFILE` bounds how many memfds it can hold.
 
 Example:
     >>> argv, fds = command(["/bin/true"], slot=0)   # doctest: +SKIP
@@ -45,7 +51,7 @@ _SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 # rlimits (hard = soft, so they cannot be raised again), then the uid and gid, then exec.
 _LAUNCHER = ("import os, sys, resource as r\n"
              "u, limits, argv = int(sys.argv[1]), sys.argv[2].split(','), sys.argv[3:]\n"
-             "for name, value in zip(('NPROC', 'FSIZE', 'CPU', 'CORE'), map(int, limits)):\n"
+             "for name, value in zip(('NPROC', 'FSIZE', 'CPU', 'CORE', 'NOFILE'), map(int, limits)):\n"
              "    r.setrlimit(getattr(r, 'RLIMIT_' + name), (value, value))\n"
              "if os.getuid() == 0:\n"
              "    os.setgroups([]); os.setresgid(u, u, u); os.setresuid(u, u, u)\n"
@@ -63,6 +69,7 @@ class Limits:
         file_mb: largest file it may write.
         cpu_s: CPU seconds per process.
         home_mb, tmp_mb, shm_mb: sizes of the private tmpfs for `$HOME`, `/tmp`, `/dev/shm`.
+        files: open files per process (`RLIMIT_NOFILE`; bounds memfds where no cgroup counts them).
     """
 
     processes: int = 256
@@ -71,6 +78,7 @@ class Limits:
     home_mb: int = 256
     tmp_mb: int = 256
     shm_mb: int = 64
+    files: int = 1024
 
 
 @dataclass
@@ -165,7 +173,7 @@ def command(cmd, *, slot, ro_binds=(), env=None, limits=Limits(), chdir=HOME):
     seccomp = _seccomp_fd()
     args += ["--seccomp", str(seccomp)]
     nproc = limits.processes + (0 if root else _processes_of(os.getuid()))
-    caps = ",".join(map(str, (nproc, limits.file_mb * 2**20, limits.cpu_s, 0)))
+    caps = ",".join(map(str, (nproc, limits.file_mb * 2**20, limits.cpu_s, 0, limits.files)))
     args += ["--", python_inside(), "-I", "-S", "-c", _LAUNCHER, str(sandbox_uid(slot)), caps, *cmd]
     return args, (seccomp,)
 
@@ -215,7 +223,9 @@ def run(argv, pass_fds=(), *, time_limit, memory_mb=None, max_processes=None, ma
     Args:
         argv, pass_fds: from `command`.
         time_limit: wall-clock seconds.
-        memory_mb: resident memory of the whole process tree (None: no watchdog).
+        memory_mb: memory of the whole sandbox, MB (None: no limit): its memory cgroup's
+            resident + shared-memory bytes where one can be made (root), else the process tree's
+            resident memory plus the machine's `Shmem` growth.
         max_processes: more processes in the tree kill the sandbox ("processes"); the rlimit
             bounds them anyway, this stops a fork flood before it starves other sandboxes of CPU.
         max_output: stdout beyond this many bytes kills the sandbox ("output").
@@ -223,6 +233,10 @@ def run(argv, pass_fds=(), *, time_limit, memory_mb=None, max_processes=None, ma
         stop: polled every 0.5 s; a non-empty string kills the sandbox with that reason.
     """
     start, peak, reason = time.time(), 0, None
+    group = MemoryGroup.create(memory_mb) if memory_mb else None
+    shmem_base = _shmem()
+    if group:  # the shell joins the cgroup, then becomes bwrap: nothing runs outside it
+        argv = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', group.procs, *argv]
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             pass_fds=pass_fds, start_new_session=True)
     for fd in pass_fds:
@@ -247,7 +261,8 @@ def run(argv, pass_fds=(), *, time_limit, memory_mb=None, max_processes=None, ma
     for t in readers:
         t.start()
     while proc.poll() is None:
-        count, rss = _tree(proc.pid, memory_mb)
+        count, rss = _tree(proc.pid, memory_mb and not group)
+        rss = group.used() if group else rss + max(0, _shmem() - shmem_base) if memory_mb else 0
         peak = max(peak, rss)
         if max_processes and count > max_processes + 2:  # + bwrap's own two
             reason = "processes"
@@ -269,8 +284,94 @@ def run(argv, pass_fds=(), *, time_limit, memory_mb=None, max_processes=None, ma
     proc.wait()
     for t in readers:
         t.join(5)
+    if group:
+        peak = max(peak, group.peak())
+        if reason is None and group.oom_killed():
+            reason = "memory"
+        group.remove()
     return Result(proc.returncode, reason, b"".join(out), b"".join(err).decode("utf-8", "replace")[-8000:],
                   time.time() - start, peak / 2**20)
+
+
+def _shmem():
+    """The machine's shared memory (tmpfs, memfd), bytes (0 where unreadable)."""
+    try:
+        with open("/proc/meminfo") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("Shmem:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return 0
+
+
+class MemoryGroup:
+    """A cgroup-v1 memory cgroup of one sandbox (root only; `create` returns None elsewhere).
+
+    Example:
+        >>> group = MemoryGroup.create(512)    # doctest: +SKIP
+    """
+
+    ROOT = "/sys/fs/cgroup/memory"
+    _count = 0
+
+    def __init__(self, path):
+        self.path, self.procs = path, os.path.join(path, "cgroup.procs")
+
+    @classmethod
+    def create(cls, memory_mb):
+        if os.geteuid() != 0 or not os.path.isfile(os.path.join(cls.ROOT, "memory.limit_in_bytes")):
+            return None
+        cls._count += 1
+        path = os.path.join(cls.ROOT, f"robustkeras-grade-{os.getpid()}-{cls._count}-{threading.get_ident() % 10**6}")
+        try:
+            os.mkdir(path)
+            with open(os.path.join(path, "memory.limit_in_bytes"), "w") as f:
+                f.write(str(int(memory_mb * 1.25 * 2**20)))
+        except OSError:
+            cls(path).remove()
+            return None
+        return cls(path)
+
+    @classmethod
+    def available(cls):
+        """Whether this grader can give each sandbox a memory cgroup."""
+        group = cls.create(1)
+        if group:
+            group.remove()
+        return group is not None
+
+    def _read(self, name):
+        with open(os.path.join(self.path, name)) as f:
+            return f.read()
+
+    def used(self):
+        """Resident and shared-memory (tmpfs, memfd) bytes charged to the group; page cache not counted."""
+        try:
+            stat = dict(line.split() for line in self._read("memory.stat").splitlines() if line.count(" ") == 1)
+            return int(stat.get("rss", 0)) + int(stat.get("shmem", 0))
+        except (OSError, ValueError):
+            return 0
+
+    def peak(self):
+        try:
+            return int(self._read("memory.max_usage_in_bytes"))
+        except (OSError, ValueError):
+            return 0
+
+    def oom_killed(self):
+        try:
+            return any(line.split() == ["oom_kill", line.split()[-1]] and int(line.split()[-1]) > 0
+                       for line in self._read("memory.oom_control").splitlines())
+        except (OSError, ValueError, IndexError):
+            return False
+
+    def remove(self):
+        for _ in range(50):  # the killed processes leave within moments
+            try:
+                os.rmdir(self.path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.1)
 
 
 def _tree(pid, memory):

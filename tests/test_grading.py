@@ -128,6 +128,37 @@ print("KIDS", kids)
         "a detached process outlived its sandbox"
 
 
+_MEMFD = """
+import os, sys, time
+n = int(sys.argv[1])
+if sys.argv[2] == "memfd":        # 40 MB pages held by memfds no process maps: invisible to RSS
+    fds = []
+    for i in range(n):
+        fd = os.memfd_create("x"); os.ftruncate(fd, 40 << 20); os.pwrite(fd, b"a" * (40 << 20), 0); fds.append(fd)
+else:                             # 120 MB shared by n forks: counted n times by a per-process RSS sum
+    block = bytearray(b"a" * (120 << 20))
+    for i in range(n):
+        if os.fork() == 0:
+            time.sleep(4); os._exit(0)
+time.sleep(4)
+print("SURVIVED")
+"""
+
+
+@needs_sandbox
+@pytest.mark.skipif(not sandbox.MemoryGroup.available(), reason="no memory cgroup here (root, cgroup v1)")
+def test_sandbox_memory_counts_memfd_once_and_shared_pages_once():
+    """Review R1 F5/F9: the memory cgroup charges memfd pages (12 x 40 MB > 300 MB is stopped) and
+    counts pages shared by forks once (120 MB in 8 forks is not 1 GB)."""
+    for kind, n, survives in (("memfd", 12, False), ("fork", 8, True)):
+        argv, fds = sandbox.command([sandbox.python_inside(), "-c", _MEMFD, str(n), kind], slot=7)
+        r = sandbox.run(argv, fds, time_limit=60, memory_mb=300)
+        assert (b"SURVIVED" in r.stdout) == survives, (kind, r.reason, r.stderr[-500:])
+        assert r.reason == (None if survives else "memory"), (kind, r.reason)
+    left = [d for d in os.listdir(sandbox.MemoryGroup.ROOT) if d.startswith(f"robustkeras-grade-{os.getpid()}-")]
+    assert left == []   # the sandboxes' groups are removed
+
+
 def test_frames_ignore_forged_and_broken_input():
     qs = ["q1", "q2"]
     ok = probe_runner.frame("start", "q1") + probe_runner.frame("result", "q1", b"PK")
