@@ -56,6 +56,7 @@ RUNNER_FILES = ("__init__.py", "probe_runner.py", "checks/__init__.py", "checks/
 INSIDE = "/opt/grader"
 VERDICTS = threading.Lock()  # one verdict at a time: references may seed Keras's global generator
 MAX_NOTEBOOK_MB = 50  # read by the grader's own process (JSON): larger ones score zero
+LOAD_TIME_LIMIT_S = 300  # loading a notebook (imports: TensorFlow on a loaded machine) has its own limit
 MAX_CODE_KB = 256     # code cells read as an AST by the grader's own process: more scores zero
 MAX_PROCESSES = 32  # a probe needs one or two; a fork flood is stopped before it starves the other sandboxes
 _LIBRARIES, _LIBRARY_LOCK = {}, threading.Lock()  # stage -> folder holding its stubbed copy of robustkeras
@@ -184,13 +185,16 @@ def run_runner(job, questions, args, slot, seconds, library):
                                     slot=slot, ro_binds=binds, env=env, limits=limits)
     progress = Progress(questions)
     stop = lambda: ("interrupted" if args.stopping.is_set() else  # noqa: E731
-                    "question time limit" if progress.overdue(args.question_time_limit) else None)
+                    "question time limit" if progress.overdue(args.question_time_limit,
+                                                              getattr(args, "load_time_limit", LOAD_TIME_LIMIT_S))
+                    else None)
     result = sandbox.run(argv, fds, time_limit=max(1.0, seconds), memory_mb=args.memory_limit,
                          max_processes=MAX_PROCESSES, on_stdout=progress.feed, stop=stop)
     results, started, done = probe_runner.parse(result.stdout, questions)
     why = {"timeout": "timeout", "memory": f"more than {args.memory_limit:g} MB of memory",
            "output": "too much output", "processes": f"more than {MAX_PROCESSES} processes",
-           "question time limit": f"over {args.question_time_limit:g} s",
+           "question time limit": f"over {args.question_time_limit:g} s" if progress.current != "(loading)" else
+           f"loading took over {getattr(args, 'load_time_limit', LOAD_TIME_LIMIT_S):g} s",
            "interrupted": "interrupted"}.get(result.reason, f"exit code {result.returncode}")
     return results, started, done, why
 
@@ -200,7 +204,7 @@ class Progress:
 
     def __init__(self, questions):
         self.data, self.pos, self.questions = bytearray(), 0, questions
-        self.current, self.since = "(loading)", time.time()  # loading the notebook has the same limit
+        self.current, self.since = "(loading)", time.time()  # loading the notebook has a limit of its own
 
     def feed(self, chunk):
         self.data += chunk
@@ -209,8 +213,10 @@ class Progress:
             self.current = header["question"] if header["kind"] == "start" else None
             self.since = time.time()
 
-    def overdue(self, seconds):
-        return self.current is not None and time.time() - self.since > seconds
+    def overdue(self, seconds, load_seconds=LOAD_TIME_LIMIT_S):
+        """Whether the current question ran past `seconds` (loading, before any: `load_seconds`)."""
+        limit = load_seconds if self.current == "(loading)" else seconds
+        return self.current is not None and time.time() - self.since > limit
 
 
 def keras_backend():
@@ -352,6 +358,8 @@ def parse_args(argv):
     parser.add_argument("--time-limit", type=float, default=config.TIME_LIMIT_S, help="seconds per notebook")
     parser.add_argument("--question-time-limit", type=float, default=config.QUESTION_TIME_LIMIT_S,
                         help="seconds per question's probe")
+    parser.add_argument("--load-time-limit", type=float, default=LOAD_TIME_LIMIT_S,
+                        help="seconds to load a notebook's imports and definitions, before its first probe")
     parser.add_argument("--memory-limit", type=float, default=config.MEMORY_LIMIT_MB,
                         help="MB resident per notebook (the whole sandbox)")
     parser.add_argument("--trusted", action="store_true",

@@ -159,6 +159,20 @@ def test_sandbox_memory_counts_memfd_once_and_shared_pages_once():
     assert left == []   # the sandboxes' groups are removed
 
 
+def test_loading_has_a_time_limit_of_its_own():
+    """Review R1 F11: a slow import under load is not charged to the question time limit."""
+    import time
+
+    from course.grade import Progress
+
+    progress = Progress(["q1"])
+    progress.since = time.time() - 200                      # 200 s loading: allowed up to 300
+    assert not progress.overdue(120, 300) and progress.overdue(120, 150)
+    progress.feed(probe_runner.frame("start", "q1"))
+    progress.since = time.time() - 200                      # 200 s in a question: over 120
+    assert progress.overdue(120, 300)
+
+
 def test_frames_ignore_forged_and_broken_input():
     qs = ["q1", "q2"]
     ok = probe_runner.frame("start", "q1") + probe_runner.frame("result", "q1", b"PK")
