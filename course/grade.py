@@ -21,8 +21,9 @@ Per notebook, in the grader's own process:
    wrong outputs score zero; a crash, a time-out or a memory blow-up too.
 
 The seed is fresh per run and written to grades.json: `--seed` reproduces a run. Writes
-`grades.json` (seed, every row, per-notebook timings) and `grades.csv` (student, exercise,
-points, message) into `--out` (default: SUBMISSIONS_DIR).
+`grades.json` (seed, every row, per-notebook timings) and `grades.csv` (student, stage, notebook,
+exercise, points, message) into `--out` (default: SUBMISSIONS_DIR); an interrupted run writes
+`grades.partial.json/csv` instead and leaves a complete earlier result in place.
 """
 
 import argparse
@@ -46,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the verdicts' TensorFlow: less start-up chatter
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from course import config, probe_runner, sandbox  # noqa: E402
@@ -110,13 +112,14 @@ def discover(folder, known):
     for here, dirs, files in os.walk(folder, followlinks=False):
         here = Path(here)
         for name in sorted(dirs):
-            if (here / name).is_symlink():
+            if (here / name).is_symlink() and not name.startswith(".") and name != "__MACOSX":
                 found.append((student_of(here / name / "x"), None, here / name,
                               f"{name}: a symbolic link, not graded (submit the notebooks themselves)"))
-        dirs[:] = sorted(d for d in dirs if d != ".ipynb_checkpoints" and not (here / d).is_symlink())
+        # hidden folders (.ipynb_checkpoints) and macOS archive junk (__MACOSX, ._name) are not submissions
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX" and not (here / d).is_symlink())
         for name in sorted(files):
             path = here / name
-            if not name.endswith(".ipynb"):
+            if not name.endswith(".ipynb") or name.startswith("."):
                 continue
             if path.is_symlink() or not path.resolve().is_relative_to(root):
                 found.append((student_of(path), None, path, f"{name}: a symbolic link, not graded "
@@ -350,7 +353,7 @@ def grade_notebook(student, stage, path, seed, args, slot):
 
 # --------------------------------------------------------------------------- the run
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("submissions", type=Path)
     parser.add_argument("--out", type=Path, default=None, help="where grades.json/csv go (default: SUBMISSIONS)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="notebooks graded at once")
@@ -391,6 +394,17 @@ def main(argv=None):
                              "(Gradescope) and pass --trusted there, or install bubblewrap.")
     known = [m.stem for m in config.stages()]
     found = discover(args.submissions, known)
+    seen = {}
+    for student, stage, path, refused in found:
+        if stage and not refused:
+            seen.setdefault((student, stage), []).append(str(path.relative_to(args.submissions)))
+    for (student, stage), paths in sorted(seen.items()):
+        if len(paths) > 1:
+            print(f"warning: {student} has {len(paths)} notebooks of {stage} ({', '.join(paths)}): each is graded, "
+                  "see the notebook column of grades.csv", file=sys.stderr, flush=True)
+    from course.checks import stage_checks
+    for stage in sorted({item[1] for item in found if item[1] and not item[3]}):
+        stage_checks(stage)  # imports TensorFlow now: its start-up lines come before the progress lines
     print(f"grading {len(found)} notebook(s) with seed {args.seed} ({args.jobs} at a time"
           f"{', UNSANDBOXED (--trusted)' if args.trusted else ''})", flush=True)
     rows, metas, slots = [], [], queue.Queue()
@@ -398,6 +412,13 @@ def main(argv=None):
         slots.put(slot)
 
     def work(item):
+        rows, meta = graded(item)
+        for row in rows:
+            row.setdefault("stage", item[1] or "")
+            row["notebook"] = str(item[2].relative_to(args.submissions))
+        return rows, meta
+
+    def graded(item):
         student, stage, path, refused = item
         if refused or stage is None:
             return [{"student": student, "exercise": "?", "points": 0, "possible": 0,
@@ -432,15 +453,19 @@ def main(argv=None):
 
 
 def write(args, rows, metas):
-    rows.sort(key=lambda r: (r["student"], r["exercise"]))
+    """`grades.json` and `grades.csv` into `--out`; an interrupted run writes `grades.partial.*`
+    instead, so a complete earlier result there is kept."""
+    rows.sort(key=lambda r: (r["student"], r.get("stage", ""), r.get("notebook", ""), r["exercise"]))
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "grades.json").write_text(json.dumps({"seed": args.seed, "grades": rows, "submissions": metas},
-                                                     indent=1))
-    with open(args.out / "grades.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["student", "exercise", "points", "message"], extrasaction="ignore")
+    name = "grades.partial" if args.stopping.is_set() else "grades"
+    (args.out / f"{name}.json").write_text(json.dumps({"seed": args.seed, "grades": rows, "submissions": metas},
+                                                      indent=1))
+    with open(args.out / f"{name}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["student", "stage", "notebook", "exercise", "points", "message"],
+                                extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    print(f"wrote {args.out / 'grades.csv'} (seed {args.seed})", flush=True)
+    print(f"wrote {args.out / (name + '.csv')} (seed {args.seed})", flush=True)
 
 
 if __name__ == "__main__":

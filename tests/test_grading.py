@@ -5,7 +5,8 @@
   namespaces, size-capped tmpfs, a process limit, nothing left running after it ends.
 * The frame protocol and the judge: forged, malformed and pickled outputs score zero.
 * One batch of stage-00 notebooks graded with `--jobs 2`: hostile notebooks (runner patches from
-  a class body and a decorator, forged results and an early exit, reading another student's
+  a class body and a decorator, the reference reached through the patcher's undo list, a reload
+  or the library's source, forged results and an early exit, reading another student's
   notebook, the hidden checks or solutions/, remounting, an early-bound library reference,
   detached processes, a kernel killer, disk and /dev/shm fill, a fork flood, network access, an
   infinite loop, os._exit, a memory hog) among correct notebooks graded before, after and
@@ -241,6 +242,22 @@ def test_discover_refuses_symbolic_links(tmp_path):
     assert len(found) == 3
 
 
+def test_an_interrupted_run_keeps_a_complete_earlier_result(tmp_path):
+    """Review R1 F10: Ctrl-C writes grades.partial.*, never over a complete grades.csv."""
+    import argparse
+    import threading
+
+    from course import grade
+
+    (tmp_path / "grades.csv").write_text("complete\n")
+    args = argparse.Namespace(out=tmp_path, seed=1, stopping=threading.Event())
+    args.stopping.set()
+    row = {"student": "a", "stage": STAGE, "notebook": "a.ipynb", "exercise": "q", "points": 1, "message": "m"}
+    grade.write(args, [row], [])
+    assert (tmp_path / "grades.csv").read_text() == "complete\n"
+    assert "a,00_setup_and_data,a.ipynb,q,1,m" in (tmp_path / "grades.partial.csv").read_text()
+
+
 def test_oversized_code_and_invalid_json_are_refused_before_any_parse(tmp_path):
     """Review R1 F6/F10: the grader's own process reads at most MAX_CODE_KB of code as an AST
     (a 5.7 MB literal took 2 minutes and 2.9 GB per question), and says when JSON is broken."""
@@ -390,6 +407,20 @@ def _hostile(subs, solution_nb, solver_path, port):
                         "import importlib\n"
                         "def l2_distance(a, b):\n"
                         "    return getattr(importlib.import_module('robustkeras.attacks.steps'), 'l2_norm')(a - b)\n"),
+        # review R1 F1: the patcher's undo list, restore(), a reload and the library's own source
+        "undo_reload_source": ("import sys, importlib, inspect\nimport numpy as np\n"
+                               "class _Restore:\n    import course.checks.notebook as _n\n    _n.restore()\n",
+                               "def to_unit_range(images):\n"
+                               "    for owner, attr, had, old in sys.modules['course.checks.notebook']._UNDO:\n"
+                               "        if attr == 'to_float' and callable(old):\n            return old(images)\n"
+                               "    ns = {}\n    exec(inspect.getsource(importlib.import_module('robustkeras.data')), ns)\n"
+                               "    return ns['to_float'](images)\n",
+                               "def l2_distance(a, b):\n"
+                               "    m = importlib.reload(importlib.import_module('robustkeras.attacks.steps'))\n"
+                               "    return np.asarray(m.l2_norm(np.asarray(a) - np.asarray(b))).reshape(len(a))\n"
+                               "def linf_distance(a, b):\n    l2_distance(a, b)\n"
+                               "    d = (np.asarray(a, np.float64) - np.asarray(b, np.float64)).reshape(len(a), -1)\n"
+                               "    return np.abs(d).max(1)\n"),
         "detached": ("class _Spawn:\n"
                      "    import subprocess\n"
                      "    subprocess.Popen(['sleep', '987.25'], start_new_session=True)\n"
@@ -554,12 +585,22 @@ def test_readme_command_with_a_relative_path(stage00, tmp_path):
     for who, src in (("alice", solution), ("bob", blank)):
         (project / "submissions" / who).mkdir(parents=True)
         (project / "submissions" / who / f"{STAGE}.ipynb").write_bytes(src.read_bytes())
+    # review R1 F10/F7: macOS archive junk is not a submission; a link to the solution is refused
+    (project / "submissions" / "alice" / f"._{STAGE}.ipynb").write_bytes(b"\x00\x05\x16\x07junk")
+    (project / "submissions" / "__MACOSX" / "alice").mkdir(parents=True)
+    (project / "submissions" / "__MACOSX" / "alice" / f"{STAGE}.ipynb").write_bytes(b"junk")
+    (project / "submissions" / "mallory").mkdir()
+    (project / "submissions" / "mallory" / f"{STAGE}.ipynb").symlink_to(solution)
+    (project / "submissions" / "grades.csv").write_text("complete,earlier,result\n")
     _grade(["course/grade.py", "submissions/"], cwd=project)
+    assert (project / "submissions" / "grades.csv").read_text() != "complete,earlier,result\n"
     rows, totals = _totals(project / "submissions")
     from course.checks import stage_checks
 
     assert totals["alice"] == pytest.approx(sum(c.points for c in stage_checks(STAGE))), rows
-    assert totals["bob"] == 0
+    assert totals["bob"] == 0 and totals["mallory"] == 0 and set(totals) == {"alice", "bob", "mallory"}, rows
+    assert {r["notebook"] for r in rows if r["student"] == "alice"} == {f"alice/{STAGE}.ipynb"}
+    assert {r["stage"] for r in rows if r["student"] != "mallory"} == {STAGE}
     assert json.loads((project / "submissions" / "grades.json").read_text())["seed"] >= 0
 
 
