@@ -71,7 +71,8 @@ class Check:
         forbidden: dotted library names the answer must not reach (its reference
             implementation), e.g. `"robustkeras.attacks.fgsm"`; checked on the source (AST) and
             at run time stubbed in the sandbox's copy of robustkeras (other packages: patched).
-            One list per exercise, here, so a library rename needs one edit (`tests/test_checks.py` proves every name resolves).
+            One list per exercise, here, so a library rename needs one edit
+            (`tests/test_checks.py` proves every name resolves).
         verdict: `verdict(outputs, seed) -> (fraction in [0, 1], message)`, run in the
             grader's process on the probe's validated outputs.
     """
