@@ -158,8 +158,13 @@ def run_stage(tool, model, x, y, stage, args, eps):
     seconds = time.perf_counter() - start
     delta = (x_adv - x).reshape(len(x), -1)
     size = np.abs(delta).max(1) if args.norm == "linf" else np.linalg.norm(delta, axis=1)
-    assert size.max() <= eps * (1 + 1e-4) + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1, (tool, stage)
-    return float(np.mean(predictions(model, x_adv, args.batch) == y)), seconds
+    valid = np.isfinite(size) & (size <= eps * (1 + 1e-4) + 1e-6) & np.all(
+        (x_adv >= 0) & (x_adv <= 1), axis=(1, 2, 3))
+    if not valid.all():  # seen with ART 1.20's L2 SquareAttack: NaN images (a zero-norm window divided by 0)
+        print(f"{stage} {tool}: {np.sum(~valid)} image(s) outside the ball or [0, 1] or NaN; counted as robust",
+              flush=True)
+    fooled = (predictions(model, np.nan_to_num(x_adv), args.batch) != y) & valid
+    return float(1 - np.mean(fooled)), seconds
 
 
 def main(argv=None):
