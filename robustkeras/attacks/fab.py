@@ -200,8 +200,11 @@ def fab(model, x, y, *, norm, eps=None, target=None, target_rank=None, steps=100
         True
     """
     from robustkeras.attacks.apgd import _resolve_target
+    from robustkeras.models.introspect import logits_model
 
-    x = _checks.images("x", x, channels=None)
+    spec = _checks.classifier(model)
+    x = _checks.images_for(spec, "x", x, model=model)
+    model = logits_model(model)  # a softmax model is attacked on its logits, as pgd and apgd do
     norm = _checks.one_of("norm", norm, {"l2", "linf"})
     eps = None if eps is None else _checks.non_negative("eps", eps)
     steps = _checks.positive_int("steps", steps)

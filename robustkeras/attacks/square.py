@@ -368,8 +368,11 @@ def square(model, x, y, *, norm, eps, queries=5000, p_init=0.8, restarts=1, seed
         True
     """
     from robustkeras.attacks.apgd import _resolve_target
+    from robustkeras.models.introspect import logits_model
 
-    x = _checks.images("x", x, channels=None)
+    spec = _checks.classifier(model)
+    x = _checks.images_for(spec, "x", x, model=model)
+    model = logits_model(model)  # a softmax model is attacked on its logits, as pgd and apgd do
     norm = _checks.one_of("norm", norm, {"l2", "linf"})
     eps = _checks.non_negative("eps", eps)
     queries = _checks.positive_int("queries", queries)
