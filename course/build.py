@@ -156,11 +156,43 @@ def master_notebook(master):
             if not name or not name.group(1).startswith(prefix):
                 raise SystemExit(f"{master}: question names must start with {prefix!r} (public tests share "
                                  f"one folder). Received: {cell.source!r}")
+    add_own_work_notes(nb, stem)
     badge = nbformat.v4.new_markdown_cell(BADGE_SOURCE.format(url=config.colab_url(stem)))
     setup = nbformat.v4.new_code_cell(SETUP_SOURCE.format(url=config.repo_url(), branch=config.BRANCH))
     nb.cells[:0] = [badge, setup]
     nb.metadata.pop("jupytext", None)
     return nb
+
+
+def own_work_note(forbidden):
+    """The sentence a student reads beside an exercise whose answer must be their own code."""
+    names = ", ".join(f"`{name.removeprefix('robustkeras.')}`" for name in forbidden)
+    return (f"*Your own work:* while this exercise is graded, the library's {names} "
+            f"{'is' if len(forbidden) == 1 else 'are'} switched off, and an answer that reaches "
+            f"{'it' if len(forbidden) == 1 else 'them'} (directly or not) scores zero here. "
+            f"Everything else in `robustkeras` is yours to use.")
+
+
+def add_own_work_notes(nb, stem):
+    """After each autograded question's first prompt cell, say which library names it forbids.
+
+    The names come from the question's check in `course/checks` (one list, as data), so a
+    library rename updates the checks and the notebooks together.
+    """
+    from course.checks import stage_checks
+
+    forbidden = {check.question: check.forbidden for check in stage_checks(stem) if check.forbidden}
+    question, cells = None, []
+    for cell in nb.cells:
+        cells.append(cell)
+        if cell.cell_type == "raw" and re.match(r"#\s*BEGIN\s+QUESTION", cell.source, re.I):
+            match = QUESTION_NAME.search(cell.source)
+            question = match.group(1) if match else None
+        elif question and cell.cell_type == "markdown":
+            if question in forbidden:
+                cells.append(nbformat.v4.new_markdown_cell(own_work_note(forbidden[question])))
+            question = None
+    nb.cells = cells
 
 
 def normalise(nb, stem):
