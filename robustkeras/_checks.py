@@ -6,6 +6,7 @@ deep TensorFlow traceback.
 """
 
 import numbers
+import weakref
 
 import numpy as np
 
@@ -191,20 +192,29 @@ class ModelSpec:
 def classifier(model, *, name="model", num_classes=None):
     """Check that `model` is a classifier taking [0, 1] images; return its `ModelSpec`.
 
-    The image shape and the class count come from the model. A model whose
-    first layer rescales by 1/255 expects [0, 255] pixels and is refused (wrap
-    it with `robustkeras.models.pixel_model(model, (0, 255))`). `num_classes`,
-    if given, must agree with the model.
+    The image shape and the class count come from the model. A model with
+    more than one input, or fewer than two outputs, is refused. A model that
+    rescales its input by 1/127 or less before its first weighted layer (e.g.
+    `Rescaling(1/255)`, also inside a nested model) expects [0, 255] pixels
+    and is refused (wrap it with `robustkeras.models.pixel_model(model, (0, 255))`).
+    `num_classes`, if given, must agree with the model.
     """
     if not callable(model):
         raise ValueError(f"Expected `{name}` to be a Keras classifier. Received: {name}={_fmt(model)}")
     from robustkeras.models import introspect
 
+    inputs = _model_inputs(model)
+    if inputs is not None and len(inputs) != 1:
+        raise ValueError(f"Expected `{name}` to take one input (a batch of images). "
+                         f"Received: a model with {len(inputs)} inputs")
     if introspect.expects_0_255(model):
+        scale = np.asarray(introspect.input_scale(model)).ravel()
         raise ValueError(
-            f"Expected `{name}` to take [0, 1] pixels. Received: a model whose first layer rescales by 1/255 "
-            f"(it expects [0, 255]); wrap it: robustkeras.models.pixel_model({name}, input_range=(0, 255))")
+            f"Expected `{name}` to take [0, 1] pixels. Received: a model that rescales its input by "
+            f"{float(scale[0]):.4g} before its first weighted layer (it expects [0, 255]); wrap it: "
+            f"robustkeras.models.pixel_model({name}, input_range=(0, 255))")
     classes = introspect.num_classes(model)
+    _at_least_two_classes(name, classes)
     if num_classes is not None:
         num_classes = positive_int("num_classes", num_classes, minimum=2)
         if classes is not None and classes != num_classes:
@@ -212,6 +222,37 @@ def classifier(model, *, name="model", num_classes=None):
                              f"Received: num_classes={num_classes}")
         classes = num_classes
     return ModelSpec(introspect.input_shape(model), classes)
+
+
+def _model_inputs(model):
+    try:
+        return model.inputs
+    except (AttributeError, ValueError):
+        return None
+
+
+def _at_least_two_classes(name, classes):
+    if classes is not None and classes < 2:
+        raise ValueError(
+            f"Expected `{name}` to return one logit per class, at least 2 (for a binary classifier with one "
+            f"output, return two logits: [0, z]). Received: a model with {classes} output(s)")
+
+
+def _probabilities_guard(name, model, out):
+    """Refuse a model whose outputs look like probabilities the library could not turn back into logits."""
+    from robustkeras.models import introspect
+
+    out = np.asarray(out, np.float64)
+    if out.ndim != 2 or out.shape[-1] < 2 or introspect.ends_in_softmax(model):
+        return
+    if out.min() >= 0 and np.allclose(out.sum(-1), 1.0, atol=1e-3):
+        raise ValueError(
+            f"Expected `{name}` to return logits. Received: a model whose outputs are non-negative and sum to 1 "
+            f"(probabilities) through an operation the library cannot undo; end it in "
+            f"keras.layers.Softmax() or Dense(..., activation='softmax'), or pass the model without its softmax")
+
+
+_GUARDED = weakref.WeakKeyDictionary()
 
 
 def images_for(spec, name, x, *, model=None, allow_smaller=False):
@@ -234,9 +275,23 @@ def images_for(spec, name, x, *, model=None, allow_smaller=False):
             raise ValueError(
                 f"Expected `{name}` of shape (N, {', '.join('None' if s is None else str(s) for s in spec.shape)}) "
                 f"for this model ({shown} images with {spec.channels} channel(s)). Received: {name}.shape={x.shape}")
-    if spec.num_classes is None and model is not None:
+    if model is not None and (spec.num_classes is None or not _guarded(model)):
         import keras
 
         out = model(x[:1], training=False) if isinstance(model, keras.Model) else model(x[:1])
-        spec.num_classes = int(out.shape[-1])
+        if spec.num_classes is None:
+            spec.num_classes = int(out.shape[-1])
+            _at_least_two_classes("model", spec.num_classes)
+        _probabilities_guard("model", model, out)
+        try:
+            _GUARDED[model] = True  # the output check runs once per model
+        except TypeError:  # not weakly referenceable: checked on every call
+            pass
     return x
+
+
+def _guarded(model):
+    try:
+        return model in _GUARDED
+    except TypeError:
+        return False

@@ -165,3 +165,80 @@ def test_torch_backend_is_refused_at_import():
                          text=True, timeout=300)
     assert out.returncode != 0
     assert "TensorFlow and JAX backends" in out.stderr
+
+
+def _head(inputs, h, classes=5, softmax=None):
+    h = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(h))
+    if softmax == "tf.nn":
+        import tensorflow as tf
+
+        return keras.Model(inputs, keras.layers.Dense(classes, activation=tf.nn.softmax)(h))
+    logits = keras.layers.Dense(classes)(h)
+    if softmax == "ops":
+        return keras.Model(inputs, keras.ops.softmax(logits))
+    if softmax == "lambda":
+        return keras.Model(inputs, keras.layers.Lambda(lambda t: keras.ops.softmax(t))(logits))
+    return keras.Model(inputs, logits)
+
+
+def _nested_0_255():
+    base = _head(i := keras.Input((16, 16, 3)), keras.layers.Rescaling(1 / 255)(i))
+    inputs = keras.Input((16, 16, 3))
+    return keras.Model(inputs, base(inputs))
+
+
+def _rescaled(*layers):
+    inputs = keras.Input((16, 16, 3))
+    h = inputs
+    for layer in layers:
+        h = layer(h)
+    return _head(inputs, h)
+
+
+def _two_inputs():
+    a, b = keras.Input((16, 16, 3)), keras.Input((16, 16, 3))
+    h = keras.layers.GlobalAveragePooling2D()(keras.layers.Add()([a, b]))
+    return keras.Model([a, b], keras.layers.Dense(5)(h))
+
+
+# (model builder, regex the refusal must match)
+REFUSED_MODELS = [
+    (_nested_0_255, r"pixel_model\(model, input_range=\(0, 255\)\)"),
+    (lambda: _rescaled(keras.layers.Rescaling(1 / 127.5, offset=-1)), r"expects \[0, 255\]"),
+    (lambda: _rescaled(keras.layers.Resizing(16, 16), keras.layers.Rescaling(1 / 255)), r"expects \[0, 255\]"),
+    (_two_inputs, r"`model` to take one input.*2 inputs"),
+    (lambda: _head(i := keras.Input((16, 16, 3)), i, classes=1), r"`model` to return one logit per class, at least 2"),
+    (lambda: _head(i := keras.Input((16, 16, 3)), i, softmax="lambda"), r"`model` to return logits.*sum to 1"),
+]
+
+
+@pytest.mark.parametrize("build,needle", REFUSED_MODELS, ids=["nested255", "rescale127", "resize-rescale",
+                                                               "two-inputs", "one-logit", "lambda-softmax"])
+def test_models_the_library_cannot_attack_are_refused_up_front(build, needle):
+    model = build()
+    x = np.random.default_rng(0).random((2, 16, 16, 3)).astype("float32")
+    y = np.array([0, 0])
+    calls = [lambda: attacks.pgd(model, x, y, norm="l2", eps=0.5, step_size=0.1, steps=1),
+             lambda: attacks.square(model, x, y, norm="linf", eps=0.1, queries=2),
+             lambda: evaluate.clean_accuracy(model, x, y),
+             lambda: synthesis.translate(model, x, y, steps=1)]
+    if "logits" in needle:  # translate needs the features first: "Expected `model` to end in a dense layer"
+        calls.pop()
+    for call in calls:
+        with pytest.raises(ValueError, match=needle):
+            call()
+
+
+@pytest.mark.parametrize("kind", ["tf.nn", "ops"])
+def test_other_softmax_forms_are_attacked_on_their_logits(kind):
+    if kind == "tf.nn" and keras.backend.backend() != "tensorflow":
+        pytest.skip("tf.nn.softmax needs TensorFlow")
+    keras.utils.set_random_seed(1)
+    soft = _head(i := keras.Input((16, 16, 3)), i, softmax=kind)
+    keras.utils.set_random_seed(1)
+    net = _head(i := keras.Input((16, 16, 3)), i)
+    net.set_weights(soft.get_weights())
+    x = np.random.default_rng(0).random((3, 16, 16, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(logits_model(soft)(x)), np.asarray(net(x)), rtol=1e-5, atol=1e-5)
+    kw = dict(norm="l2", eps=0.5, step_size=0.2, steps=2, random_start=False)
+    np.testing.assert_allclose(attacks.pgd(soft, x, [0, 1, 2], **kw), attacks.pgd(net, x, [0, 1, 2], **kw), atol=1e-5)

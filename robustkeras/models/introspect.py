@@ -69,11 +69,20 @@ def _node(tensor):
     return op, op._inbound_nodes[node_index]
 
 
+def _softmax_name(function):
+    return getattr(function, "__name__", "").startswith("softmax")  # keras, jax: softmax; tf.nn: softmax_v2
+
+
 def _is_softmax(op):
+    """A softmax over the classes: a `Softmax` layer, `keras.ops.softmax`, a softmax activation or Lambda."""
     if isinstance(op, keras.layers.Softmax):
         return True
+    if type(op).__name__ == "Softmax" and type(op).__module__.startswith("keras"):  # keras.ops.softmax(t)
+        return getattr(op, "axis", -1) in (-1, None)
+    if isinstance(op, keras.layers.Lambda):
+        return _softmax_name(op.function)
     activation = getattr(op, "activation", None)
-    return activation is not None and getattr(activation, "__name__", "") == "softmax"
+    return activation is not None and _softmax_name(activation)
 
 
 @keras.saving.register_keras_serializable(package="robustkeras")
@@ -192,15 +201,48 @@ def head_weights(model):
     return np.asarray(op.kernel)
 
 
-def expects_0_255(model):
-    """True if the model's first layer rescales by about 1/255 (it expects [0, 255] pixels)."""
-    layers = [layer for layer in getattr(model, "layers", []) if not isinstance(layer, keras.layers.InputLayer)]
-    if not layers or not isinstance(layers[0], keras.layers.Rescaling):
-        return False
+def _first_rescaling(model):
+    """`(layer, stop)`: the first `Rescaling` met before any layer with weights, descending into nested models."""
+    for layer in getattr(model, "layers", []):
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if isinstance(layer, keras.layers.Rescaling):
+            return layer, True
+        if isinstance(layer, keras.Model):
+            found, stop = _first_rescaling(layer)
+            if stop:
+                return found, True
+        elif layer.weights:
+            return None, True
+    return None, False
+
+
+def input_scale(model):
+    """The scale of the `Rescaling` the model applies to its pixels before any weighted layer, or None."""
+    layer, _ = _first_rescaling(model)
+    if layer is None:
+        return None
     import numpy as np
 
-    scale = np.asarray(layers[0].scale, np.float64)
-    return bool(np.all(np.abs(scale - 1 / 255) < 1e-4))
+    return np.asarray(layer.scale, np.float64)
+
+
+def expects_0_255(model):
+    """True if the model rescales its input by 1/127 or less before its first weighted layer.
+
+    Such a model expects [0, 255] pixels: `Rescaling(1/255)` or
+    `Rescaling(1/127.5, offset=-1)`, also after a `Resizing` or inside a
+    nested model (`keras.Model(i, base(i))`).
+
+    Example:
+        >>> expects_0_255(keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255),
+        ...                                 keras.layers.Flatten(), keras.layers.Dense(2)]))
+        True
+    """
+    import numpy as np
+
+    scale = input_scale(model)
+    return scale is not None and bool(np.all((np.abs(scale) > 0) & (np.abs(scale) <= 1 / 127 + 1e-9)))
 
 
 def pixel_model(model, input_range):
