@@ -108,6 +108,15 @@ def targets(name, value, *, n, num_classes):
     return labels(name, value, n=n, num_classes=num_classes)
 
 
+def targets_differ(name, target, y):
+    """Require every target class to differ from its true label (the rule of every targeted attack)."""
+    same = np.asarray(target) == np.asarray(y)
+    if np.any(same):
+        raise ValueError(
+            f"Expected every `{name}` to differ from its true label `y`. "
+            f"Received: {name} == y for {int(np.sum(same))} image(s)")
+
+
 def class_id(name, value, num_classes):
     """Require one integer class id in [0, num_classes)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or not 0 <= value < num_classes:

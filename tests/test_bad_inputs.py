@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from robustkeras import cli, evaluate, metrics, plotting, pretrained, synthesis, tour
-from robustkeras.attacks import apgd, fgsm, make_step_rule, pgd
+from robustkeras.attacks import apgd, fab, fgsm, make_step_rule, pgd, square
 from robustkeras.data import CLASSES, EpochBatches, load_cifar10, load_cifar10_arrays, load_sample, to_float
 from robustkeras.models import get_model
 from robustkeras.training import AdversarialTrainer, train
@@ -147,6 +147,10 @@ CASES = [
     (pgd, _with(ATTACK, eps=-0.1), "eps"),
     (pgd, _with(ATTACK, step_size=-1.0), "step_size"),
     (pgd, _with(ATTACK, steps=-1), "steps"),
+    (pgd, _with(ATTACK, steps=0), "steps"),  # >= 1, as in every attack
+    (pgd, _with(ATTACK, target=Y), "target"),  # a target equal to the true label, as apgd/square/fab refuse
+    (pgd, _with(ATTACK, target=int(Y[0])), "target"),
+    (fgsm, dict(model=MODEL, x=X, y=Y, eps=0.1, target=Y), "target"),
     (pgd, _with(ATTACK, norm="l3"), "norm"),
     (pgd, _with(ATTACK, loss="hinge"), "loss"),
     (pgd, _with(ATTACK, seed=-1), "seed"),
@@ -161,6 +165,10 @@ CASES = [
     (apgd, _with(APGD, target=3), "target"),
     (apgd, _with(APGD, target=11), "target"),
     (apgd, _with(APGD, target_rank=10), "target_rank"),
+    (square, dict(model=MODEL, x=X, y=Y, norm="linf", eps=0.1, target=Y), "target"),
+    (square, dict(model=MODEL, x=X[..., :1], y=Y, norm="linf", eps=0.1), "x"),
+    (fab, dict(model=MODEL, x=X, y=Y, norm="l2", target=Y), "target"),
+    (fab, dict(model=MODEL, x=np.zeros((4, 64, 64, 3), np.float32), y=Y, norm="l2"), "x"),
     (make_step_rule, dict(norm="l1", eps=0.5, step_size=0.1), "norm"),
     (make_step_rule, dict(norm="l2", eps=-1.0, step_size=0.1), "eps"),
     (make_step_rule, dict(norm="l2", eps=0.5, step_size=-0.1), "step_size"),

@@ -196,11 +196,7 @@ def _resolve_target(target, target_rank, y, logits):
         wrong = np.where(np.eye(num_classes, dtype=bool)[y], -np.inf, logits)
         return np.argsort(-wrong, axis=1, kind="stable")[:, rank - 1].astype(np.int32)
     target = _checks.targets("target", target, n=n, num_classes=num_classes)
-    if np.any(target == y):
-        raise ValueError(
-            f"Expected every `target` to differ from its true label `y`. "
-            f"Received: target == y for {int(np.sum(target == y))} image(s)"
-        )
+    _checks.targets_differ("target", target, y)
     return target
 
 

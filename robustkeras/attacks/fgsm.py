@@ -1,6 +1,6 @@
 """Fast gradient (sign) method: one full-size step, optionally from a random start."""
 
-from robustkeras.attacks.pgd import legacy_targeted, pgd
+from robustkeras.attacks.pgd import checked_pgd, legacy_targeted
 
 
 def fgsm(model, x, y, *, norm="linf", eps, step_size=None, random_start=False, target=None,
@@ -12,7 +12,8 @@ def fgsm(model, x, y, *, norm="linf", eps, step_size=None, random_start=False, t
 
     Args:
         model, x, y, norm, eps, target, loss, seed, num_classes: as in `pgd`
-            (`y` holds the true labels; `target=` makes the step targeted).
+            (`y` holds the true labels; `target=` makes the step targeted, each target
+            differing from its true label).
         step_size: step length; defaults to `eps`.
         random_start: start from a random point of the ball.
         targeted: deprecated, as in `pgd`.
@@ -23,7 +24,8 @@ def fgsm(model, x, y, *, norm="linf", eps, step_size=None, random_start=False, t
     Example:
         >>> x_adv = fgsm(model, x, y, eps=8 / 255)
     """
+    legacy = targeted is not None
     target = legacy_targeted("fgsm", y, target, targeted)
-    return pgd(model, x, y, norm=norm, eps=eps, step_size=eps if step_size is None else step_size,
-               steps=1, target=target, random_start=random_start, loss=loss, seed=seed,
-               num_classes=num_classes)
+    return checked_pgd(model, x, y, target, norm=norm, eps=eps, step_size=eps if step_size is None else step_size,
+                       steps=1, random_start=random_start, loss=loss, restarts=1, seed=seed,
+                       num_classes=num_classes, legacy=legacy)

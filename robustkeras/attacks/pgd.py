@@ -107,9 +107,10 @@ def pgd(model, x, y, *, norm, eps, step_size, steps, target=None, random_start=T
         norm: "l2" or "linf".
         eps: radius of the threat ball, >= 0.
         step_size: length of each step, >= 0.
-        steps: number of steps, >= 0.
+        steps: number of steps, >= 1 (as in every attack).
         target: optional target classes: one class id, or int `(N,)`. Given, the
-            attack is targeted: it pushes each image towards its target.
+            attack is targeted: it pushes each image towards its target; every
+            target must differ from its true label (as in `apgd`, `square`, `fab`).
         random_start: start from a random point of the ball.
         loss: "ce", "margin", or a callable `(logits, y) -> (N,)` per-example loss.
         restarts: independent random starts; each image keeps its worst case.
@@ -128,21 +129,32 @@ def pgd(model, x, y, *, norm, eps, step_size, steps, target=None, random_start=T
         True
         >>> x_cat = pgd(model, x, y, norm="l2", eps=2.0, step_size=0.25, steps=20, target=3)
     """
+    legacy = targeted is not None
     target = legacy_targeted("pgd", y, target, targeted)
+    return checked_pgd(model, x, y, target, norm=norm, eps=eps, step_size=step_size, steps=steps,
+                       random_start=random_start, loss=loss, restarts=restarts, seed=seed,
+                       num_classes=num_classes, legacy=legacy)
+
+
+def checked_pgd(model, x, y, target, *, norm, eps, step_size, steps, random_start, loss, restarts, seed,
+                num_classes, legacy):
+    """`pgd` after the legacy `targeted=` form is resolved (`legacy`: `y` holds the targets, not true labels)."""
     spec = _checks.classifier(model, num_classes=num_classes)
     x = _checks.images_for(spec, "x", x, model=model)
     y = _checks.labels("y", y, n=x.shape[0], num_classes=spec.num_classes)
     if target is not None:
         target = _checks.targets("target", target, n=x.shape[0], num_classes=spec.num_classes)
+        if not legacy:
+            _checks.targets_differ("target", target, y)
     norm = _checks.one_of("norm", norm, {"l2", "linf"})
     eps = _checks.non_negative("eps", eps)
     step_size = _checks.non_negative("step_size", step_size)
-    steps = _checks.positive_int("steps", steps, minimum=0)
+    steps = _checks.positive_int("steps", steps)
     restarts = _checks.positive_int("restarts", restarts)
     seed = _checks.positive_int("seed", seed, minimum=0)
     random_start = _checks.boolean("random_start", random_start)
     loss_fn = _resolve_loss(loss)
-    if eps == 0 or steps == 0 and not random_start:
+    if eps == 0:
         return x.copy()
     return run_pgd(model, x, y, target, norm=norm, eps=eps, step_size=step_size, steps=steps,
                    random_start=random_start, loss_fn=loss_fn, restarts=restarts, seed=seed)
