@@ -32,6 +32,7 @@ Example:
     0
 """
 
+import itertools
 import os
 import shutil
 import struct
@@ -310,7 +311,7 @@ class MemoryGroup:
     """
 
     ROOT = "/sys/fs/cgroup/memory"
-    _count = 0
+    _count = itertools.count(1)  # next() is atomic: parallel slots never share a name
 
     def __init__(self, path):
         self.path, self.procs = path, os.path.join(path, "cgroup.procs")
@@ -319,8 +320,7 @@ class MemoryGroup:
     def create(cls, memory_mb):
         if os.geteuid() != 0 or not os.path.isfile(os.path.join(cls.ROOT, "memory.limit_in_bytes")):
             return None
-        cls._count += 1
-        path = os.path.join(cls.ROOT, f"robustkeras-grade-{os.getpid()}-{cls._count}-{threading.get_ident() % 10**6}")
+        path = os.path.join(cls.ROOT, f"robustkeras-grade-{os.getpid()}-{next(cls._count)}")
         try:
             os.mkdir(path)
             with open(os.path.join(path, "memory.limit_in_bytes"), "w") as f:
