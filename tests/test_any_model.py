@@ -159,6 +159,16 @@ def test_empty_mask_and_region_leave_the_images_unchanged():
     np.testing.assert_array_equal(synthesis.manipulate(model, x, 0, empty, steps=2).images, x)
 
 
+def test_inpainting_leaves_the_pixels_outside_the_mask_exactly_unchanged():
+    model = _cnn()  # untrained: large gradients reach the unmasked pixels during the optimization
+    x = np.random.default_rng(0).random((2, 16, 16, 3)).astype("float32")
+    mask = synthesis.make_mask("center", x)
+    filled = synthesis.inpaint(model, x, [0, 1], mask, steps=5, weight=0.0).images
+    outside = np.broadcast_to(mask, x.shape) == 0
+    np.testing.assert_array_equal(filled[outside], x[outside])
+    assert np.abs(filled - x)[~outside].max() > 0.01, "the hole must be filled"
+
+
 def test_torch_backend_is_refused_at_import():
     env = dict(os.environ, KERAS_BACKEND="torch")
     out = subprocess.run([sys.executable, "-c", "import robustkeras.attacks"], env=env, capture_output=True,

@@ -17,8 +17,12 @@ def inpaint_objective(params, x, logits, features):
 def inpaint(model, images, target, mask, *, steps=60, step_size=2.0, weight=10.0, radius=np.inf):
     """Fill `mask` in `images` by maximising the true class, keeping the unmasked pixels.
 
-    The hole starts grey; a strong L2 consistency term (`weight`) anchors the
-    unmasked pixels, so the class gradient can only act inside the hole.
+    The hole starts grey; the optimizer maximises the class inside the hole
+    while an L2 consistency term (`weight`) anchors the unmasked pixels; at
+    the end the unmasked pixels are pasted back, so outside the mask (mask 0)
+    every returned pixel equals the input exactly (a soft mask blends:
+    `images * (1 - mask) + filled * mask`). `objective_values` are those of
+    the optimizer's iterates, before the paste.
 
     Args:
         model: robust classifier.
@@ -46,7 +50,7 @@ def inpaint(model, images, target, mask, *, steps=60, step_size=2.0, weight=10.0
     params = {"target": target, "reference": images, "keep": 1.0 - mask, "weight": np.float32(weight)}
     result = optimizer.run(model, start, objective=inpaint_objective, params=params, steps=steps,
                            step_size=step_size, radius=radius)
-    empty = ~np.any(mask > 0, axis=(1, 2, 3))  # nothing to fill: the image stays exactly as it was
-    result.images[empty] = images[empty]
+    keep = 1.0 - mask  # outside the hole the image stays exactly as it was (an empty mask: all of it)
+    result.images = (images * keep + result.images * mask).astype(np.float32)
     result.extras.update(mask=np.ascontiguousarray(mask), target=target)
     return result
