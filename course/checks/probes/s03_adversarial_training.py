@@ -68,6 +68,9 @@ def probe_q03_train_step(ns, seed):
                          "return {m.name: m.result() for m in self.metrics}?") from None
     logs = getattr(history, "history", None) or {}
     out = {f"w{i}": as_array(w, "PGDTrainer") for i, w in enumerate(model.get_weights())}
+    # a train_step of the notebook's own (not Keras's default, standard training)
+    out["own_step"] = np.array(any("train_step" in vars(k) for k in type(trainer).__mro__
+                                   if not k.__module__.startswith(("keras", "tensorflow"))))
     out["has_loss"] = np.array("loss" in logs)
     out["has_accuracy"] = np.array("accuracy" in logs)
     if "loss" in logs:
