@@ -72,40 +72,42 @@ def images(name, x, *, channels=3):
         )
     arr = np.asarray(x)
     lo, hi = float(np.min(arr)), float(np.max(arr))
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0.0 or hi > 1.0:
+    if np.isnan(lo) or np.isnan(hi):
+        raise ValueError(f"Expected `{name}` pixels in [0, 1]. Received: {name} contains NaN")
+    if lo < 0.0 or hi > 1.0:
         raise ValueError(
             f"Expected `{name}` pixels in [0, 1]. Received: {name} range [{lo:.4g}, {hi:.4g}]"
         )
     return arr.astype(np.float32, copy=False)
 
 
-def labels(name, y, *, n, num_classes):
-    """Require `n` integer class ids in [0, num_classes); return int32 numpy."""
+def labels(name, y, *, n, num_classes, what="class id"):
+    """Require `n` integer class ids (or other indices: `what`) in [0, num_classes); return int32 numpy."""
     arr = np.asarray(y)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(
-            f"Expected `{name}` to be a vector of {n} class ids. Received: {name}.shape={arr.shape}"
+            f"Expected `{name}` to be a vector of {n} {what}s. Received: {name}.shape={arr.shape}"
         )
     if n == 0:
-        raise ValueError(f"Expected `{name}` to hold at least one class id. Received: {name}.shape={arr.shape}")
+        raise ValueError(f"Expected `{name}` to hold at least one {what}. Received: {name}.shape={arr.shape}")
     if not np.issubdtype(arr.dtype, np.integer):
         if np.issubdtype(arr.dtype, np.floating) and np.all(arr == np.round(arr)):
             arr = arr.astype(np.int64)
         else:
-            raise ValueError(f"Expected `{name}` to hold integer class ids. Received: {name}.dtype={arr.dtype}")
+            raise ValueError(f"Expected `{name}` to hold integer {what}s. Received: {name}.dtype={arr.dtype}")
     if arr.min() < 0 or arr.max() >= num_classes:
         raise ValueError(
-            f"Expected `{name}` class ids in [0, {num_classes - 1}]. "
+            f"Expected `{name}` {what}s in [0, {num_classes - 1}]. "
             f"Received: {name} range [{arr.min()}, {arr.max()}]"
         )
     return arr.astype(np.int32)
 
 
-def targets(name, value, *, n, num_classes):
+def targets(name, value, *, n, num_classes, what="class id"):
     """Target classes: one class id for every image, or `n` ids; return int32 numpy `(n,)`."""
     if np.ndim(value) == 0:
-        return np.full(n, class_id(name, value, num_classes), np.int32)
-    return labels(name, value, n=n, num_classes=num_classes)
+        return np.full(n, class_id(name, value, num_classes, what=what), np.int32)
+    return labels(name, value, n=n, num_classes=num_classes, what=what)
 
 
 def targets_differ(name, target, y):
@@ -117,11 +119,11 @@ def targets_differ(name, target, y):
             f"Received: {name} == y for {int(np.sum(same))} image(s)")
 
 
-def class_id(name, value, num_classes):
-    """Require one integer class id in [0, num_classes)."""
+def class_id(name, value, num_classes, what="class id"):
+    """Require one integer class id (or other index: `what`) in [0, num_classes)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or not 0 <= value < num_classes:
         raise ValueError(
-            f"Expected `{name}` to be a class id in [0, {num_classes - 1}]. Received: {name}={_fmt(value)}"
+            f"Expected `{name}` to be a {what} in [0, {num_classes - 1}]. Received: {name}={_fmt(value)}"
         )
     return int(value)
 

@@ -146,6 +146,25 @@ def build_parser():
     return parser
 
 
+# The library's argument names that a subcommand's flags feed under another name.
+_ALIASES = {"eval": {"name": "--model", "path": "--data"}, "tour": {"name": "--model"},
+            "train": {"name": "--arch", "path": "--data"}}
+
+
+def _as_flags(message, command):
+    """Name the flags the user typed (`--eps`, `--model`) where a library error names its arguments."""
+    import re
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    flags = {a.dest: max(a.option_strings, key=len) for a in sub._actions if a.option_strings and a.dest != "help"}
+    flags.update(_ALIASES.get(command, {}))
+    for dest, flag in flags.items():
+        message = re.sub(rf"`{re.escape(dest)}`", f"`{flag}`", message)
+        message = re.sub(rf"(?<![\w.`-]){re.escape(dest)}=", f"{flag}=", message)
+    return message
+
+
 def main(argv=None):
     """Entry point; returns the exit status. Bad arguments exit 2 with one line."""
     try:
@@ -158,7 +177,7 @@ def main(argv=None):
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as err:
-        message = " ".join(str(err).split())  # one line, even for multi-line library errors
+        message = _as_flags(" ".join(str(err).split()), args.command)  # one line, even for multi-line errors
         print(f"robustkeras {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -113,7 +113,8 @@ def test_inputs_that_do_not_fit_the_model_name_the_argument():
         synthesis.super_resolve(model, x[:, :8, :8], y, factor=5)
     with pytest.raises(ValueError, match="`num_classes`"):
         attacks.apgd(_cnn((32, 32, 3), classes=5), x, y, norm="l2", eps=0.5, steps=2, num_classes=10)
-    with pytest.raises(ValueError, match="`stats`"):
+    with pytest.raises(ValueError, match=r"`stats`.*no statistics at 48x48 px \(`stats` left out: the shipped "
+                       r"CIFAR-10 statistics, 10 classes of RGB images at 8, 16 and 32 px\)"):
         synthesis.generate(_cnn((48, 48, 3), classes=10), y, steps=1)  # the shipped stats are 8, 16, 32 px
 
 

@@ -265,6 +265,10 @@ CASES = [
     (tour.run_tour, dict(out_dir=_tmp("tour"), tasks=["painting"]), "tasks"),
     (tour.run_tour, dict(out_dir=_tmp("tour"), model_name="nope"), "name"),
     (tour.run_tour, dict(out_dir=_tmp("tour"), seed=-1), "seed"),
+    # messages that say what is wrong (review R2 #9)
+    (pgd, _with(ATTACK, x=np.full_like(X, np.nan)), "x` pixels in [0, 1]. Received: x contains NaN"),
+    (synthesis.manipulate, dict(model=MODEL, images=X, unit=10**6, region=np.ones((32, 32, 1))), "unit` to be a feature index"),
+    (apgd, _with(APGD, target=1, target_rank=1), "target` or `target_rank`, not both. Received: target=1 and"),
 ]
 
 
@@ -297,16 +301,16 @@ def test_bad_input_names_the_argument(case, context):
     assert f"`{name}" in message, message
 
 
-CLI_CASES = [
-    (["eval", "--model", "nope"], "`name`"),
-    (["eval", "--model", "fastnet_l2_robust", "--eps", "-1"], "`eps`"),
-    (["eval", "--model", "fastnet_l2_robust", "--steps", "0"], "`steps`"),
-    (["eval", "--model", "fastnet_l2_robust", "--limit", "0"], "`limit`"),
-    (["train", "--out", "{tmp}/run", "--arch", "vgg"], "`arch`"),
-    (["train", "--out", "{tmp}/run", "--lr", "-0.1"], "`lr`"),
-    (["train", "--out", "{tmp}/run", "--eps", "-0.5"], "`eps`"),
-    (["train", "--out", "{tmp}/run", "--data", "{tmp}/nothing-here"], "`path`"),
-    (["tour", "--out", "{tmp}/tour", "--seed", "-1"], "`seed`"),
+CLI_CASES = [  # the message names the flag the user typed, not the library's argument
+    (["eval", "--model", "nope"], "`--model`"),
+    (["eval", "--model", "fastnet_l2_robust", "--eps", "-1"], "`--eps`"),
+    (["eval", "--model", "fastnet_l2_robust", "--steps", "0"], "`--steps`"),
+    (["eval", "--model", "fastnet_l2_robust", "--limit", "0"], "`--limit`"),
+    (["train", "--out", "{tmp}/run", "--arch", "vgg"], "`--arch`"),
+    (["train", "--out", "{tmp}/run", "--lr", "-0.1"], "`--lr`"),
+    (["train", "--out", "{tmp}/run", "--eps", "-0.5"], "`--eps`"),
+    (["train", "--out", "{tmp}/run", "--data", "{tmp}/nothing-here"], "`--data`"),
+    (["tour", "--out", "{tmp}/tour", "--seed", "-1"], "`--seed`"),
     # argparse's own errors: one line too, still status 2
     (["eval", "--model", "fastnet_l2_robust", "--eps", "abc"], "--eps"),
     (["train", "--out", "{tmp}/run", "--norm", "l3"], "--norm"),

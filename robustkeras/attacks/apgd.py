@@ -183,7 +183,8 @@ def _resolve_target(target, target_rank, y, logits):
     """Int32 targets `(N,)`, or None (untargeted): given ids, or the `target_rank`-th most likely wrong class."""
     n, num_classes = logits.shape
     if target is not None and target_rank is not None:
-        raise ValueError(f"Expected either `target` or `target_rank`, not both. Received: target_rank={target_rank!r}")
+        raise ValueError(f"Expected either `target` or `target_rank`, not both. "
+                         f"Received: target={_checks._fmt(target)} and target_rank={target_rank!r}")
     if target is None and target_rank is None:
         return None
     if target is None:

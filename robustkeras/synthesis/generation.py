@@ -56,15 +56,20 @@ def generate(model, target, *, steps=60, step_size=1.0, radius=30.0, multiscale=
     steps = _checks.positive_int("steps", steps, minimum=4 if multiscale else 1)
     steps, step_size, radius = optimizer.check_settings(steps, step_size, radius)
     seed = None if seed is None else _checks.positive_int("seed", seed, minimum=0)
+    default = stats is None
     stats = load_class_stats() if stats is None else stats
     sizes = (side // 4, side // 2, side) if multiscale else (side,)
     for size in sizes:
         classes_in_stats, shape = stats_shape(stats, size)
         if shape != (size, size, spec.channels) or classes_in_stats != spec.num_classes:
+            got = (f"stats with no statistics at {size}x{size} px" if shape is None
+                   else f"stats for {classes_in_stats} classes of {'x'.join(map(str, shape))} images")
+            if default:
+                got += " (`stats` left out: the shipped CIFAR-10 statistics, 10 classes of RGB images at 8, 16 and 32 px)"
             raise ValueError(
                 f"Expected `stats` for {spec.num_classes} classes of {size}x{size}x{spec.channels} images "
                 f"(compute_class_stats on this model's data; multiscale needs side/4 and side/2 too). "
-                f"Received: stats for {classes_in_stats} classes of {shape}")
+                f"Received: {got}")
     params = {"target": classes}
     scale_of = lambda size: size / 32  # noqa: E731  (step and radius are in 32x32-image units)
     if not multiscale:

@@ -36,7 +36,7 @@ def manipulate(model, images, unit, region, *, steps=40, step_size=4.0, weight=1
     spec = optimizer.checked_model(model)
     images = _checks.images_for(spec, "images", images, model=model)
     width = feature_model(model).outputs[1].shape[-1]
-    units = _checks.targets("unit", unit, n=len(images), num_classes=width)
+    units = _checks.targets("unit", unit, n=len(images), num_classes=width, what="feature index")
     region = _checks.mask("region", region, images.shape)
     weight = _checks.non_negative("weight", weight)
     steps, step_size, radius = optimizer.check_settings(steps, step_size, radius)
