@@ -360,7 +360,10 @@ def square(model, x, y, *, norm, eps, queries=5000, p_init=0.8, restarts=1, seed
 
     Returns:
         numpy float32 images inside the `eps`-ball of `x` and [0, 1]: per
-        image the proposal of lowest margin (a misclassified one if found).
+        image the point of lowest margin among `x` and the proposals tried,
+        so `x` itself when no proposal lowered its margin (and for images not
+        attacked, or `eps=0`). A negative margin means misclassified (targeted:
+        classified as the target).
 
     Example:
         >>> x_adv = square(model, x, y, norm="linf", eps=8 / 255, queries=1000)
