@@ -35,7 +35,7 @@ def get_model(name, weights=None, **kwargs):
     """
     name = _checks.one_of("name", name, ARCHITECTURES)
     if weights is not None:
-        from robustkeras import pretrained
+        from robustkeras import pretrained  # the one lazy import between the two (pretrained imports models)
 
         entries = pretrained.manifest()
         _checks.one_of("weights", weights, entries)

@@ -12,6 +12,7 @@ from pathlib import Path
 import keras
 
 from robustkeras import _checks
+from robustkeras.models import ARCHITECTURES  # pretrained depends on models; models imports it only in get_model
 
 FOLDER = Path(__file__).resolve().parent
 MANIFEST = FOLDER / "manifest.json"
@@ -74,8 +75,6 @@ def load(name, *, expected_arch=None, path=None, compile=True):
     Example:
         >>> model = load("fastnet_l2_robust")
     """
-    from robustkeras.models import ARCHITECTURES
-
     entries = manifest()
     name = _checks.one_of("name", name, entries)
     if expected_arch is not None:
