@@ -225,6 +225,8 @@ def fab(model, x, y, *, norm, eps=None, target=None, target_rank=None, steps=100
     attack = _compiled_attack(model, norm)
     rng = np.random.default_rng(seed)
     for restart in range(restarts):
+        if todo.size == 0:  # every image already misclassified: nothing to attack (an empty batch fails on JAX)
+            break
         if restart == 0:
             idx, start = todo, x[todo]
         else:  # random starts need a radius: eps, or the norm found so far
