@@ -78,10 +78,18 @@ def _clean_temporaries(out_dir):
 
 
 def _check_writable(out_dir):
-    """Fail now, not after the first epoch, if `out_dir` cannot hold the run's files."""
+    """Fail now, not after the first epoch, if `out_dir` cannot hold the run's files.
+
+    Probes the deepest folder that already exists on the way to `out_dir`, so a run that
+    fails later on bad input (a wrong data path) leaves nothing behind.
+    """
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        (out_dir / "checkpoint").mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=out_dir / "checkpoint", prefix=".write-test-")
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "not a folder", str(existing))
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".write-test-")
         os.close(fd)
         os.remove(probe)
     except OSError as err:
