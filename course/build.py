@@ -41,10 +41,11 @@ SETUP_SOURCE = '''\
 import os, subprocess, sys
 if "google.colab" in str(get_ipython()):
     if not os.path.isdir("robustkeras"):
-        step = subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "{branch}",
-                               "{url}", "robustkeras"], capture_output=True, text=True)
+        repository, branch = "{url}", "{branch}"
+        step = subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", branch,
+                               repository, "robustkeras"], capture_output=True, text=True)
         if step.returncode:
-            raise RuntimeError("Could not download the course from {url} (branch {branch}):\\n"
+            raise RuntimeError(f"Could not download the course from {{repository}} (branch {{branch}}):\\n"
                                + step.stderr.strip() + "\\nCheck your internet connection; if the "
                                "repository does not exist, ask your instructor for the right notebook "
                                "link (instructors: set REPOSITORY in course/config.py and rebuild).") from None
