@@ -33,9 +33,9 @@ def test_tour_quick_writes_every_grid_and_metrics(tmp_path):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["eval", "--model", "nope"], "`name`"),
-    (["tour", "--model", "nope", "--quick"], "`name`"),
-    (["train", "--out", "x", "--epochs", "0"], "`epochs`"),
+    (["eval", "--model", "nope"], "`--model`"),  # errors name the flag the user typed
+    (["tour", "--model", "nope", "--quick"], "`--model`"),
+    (["train", "--out", "x", "--epochs", "0"], "`--epochs`"),
 ])
 def test_bad_arguments_exit_2_with_one_line(args, needle, tmp_path, capsys):
     assert cli.main(args) == 2
