@@ -248,8 +248,8 @@ def test_targeted_own_and_strong(towards_class):
     keras.utils.set_random_seed(1)
     model = keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
     x = np.random.default_rng(1).random((4, 6, 6, 3)).astype(np.float32)
-    targets = np.array([1, 2, 3, 4])
     y = np.asarray(model(x)).argmax(1)  # y is always the true label (here: the model's own); the target goes in target=
+    targets = (y + 1) % 10  # every attack refuses a target equal to the true label
     ref = attacks.pgd(model, x, y, norm="l2", eps=1.0, step_size=0.5, steps=5, target=targets, random_start=False)
     boom = AssertionError("write the loop yourself")
     with mock.patch.object(pgd_module, "pgd_loop", side_effect=boom), mock.patch.object(attacks, "pgd", side_effect=boom):
