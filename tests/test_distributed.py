@@ -178,6 +178,6 @@ def test_clear_errors_for_devices_and_batch(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"`batch_size` to be a multiple of the 4 devices"):
         distribute.check_batch_size(30, 4)
     assert cli.main(["train", "--out", str(tmp_path / "run"), "--devices", "two"]) == 2
-    assert "`devices`" in capsys.readouterr().err
+    assert "`--devices`" in capsys.readouterr().err  # CLI errors name the flag typed
     with pytest.raises(ValueError, match="`dataset`"):
         train("fastnet_small", out_dir=tmp_path / "run", dataset="imagenet")
