@@ -70,6 +70,22 @@ def close(a, b, rtol=1e-5, atol=1e-6):
     return a.shape == b.shape and bool(np.all(np.isfinite(a))) and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
+def l2_distances(a, b):
+    """Per-image L2 distance between two batches, in float64."""
+    return np.sqrt(((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2).reshape(len(a), -1).sum(1))
+
+
+def ensure_in_ball(out, anchor, radius, message, tol=1e-3):
+    """Fail unless `out` is finite, in [0, 1] and each image within L2 `radius` (+ `tol`) of `anchor`.
+
+    Returns the per-image distances.
+    """
+    ensure(np.all(np.isfinite(out)) and out.min() >= 0 and out.max() <= 1, "the images must stay in [0, 1]")
+    d = l2_distances(out, anchor)
+    ensure(np.all(d <= radius + tol), message)
+    return d
+
+
 def parts(*results):
     """Partial credit over named parts: each `(weight, ok, hint)`; the fraction passed and the hints."""
     total = sum(w for w, _, _ in results)

@@ -4,7 +4,7 @@ import numpy as np
 
 from course.checks import Check
 from course.checks import _reference as ref
-from course.checks._judge import Wrong, close, ensure, judged, need
+from course.checks._judge import Wrong, close, ensure, ensure_in_ball, judged, need
 from course.checks.probes.s04_robust_features import (
     q04_class_gradient_inputs, q04_class_gradient_model, q04_to_display_inputs, q04_towards_class_inputs,
     q04_towards_class_model)
@@ -52,9 +52,7 @@ def towards_class_verdict(outputs, seed):
     inp = q04_towards_class_inputs(seed)
     x, t, eps = inp["x"], inp["targets"], inp["eps"]
     out = need(outputs, "out", x.shape, "towards_class: the images' shape")
-    ensure(np.all(np.isfinite(out)) and out.min() >= 0 and out.max() <= 1, "the images must stay in [0, 1]")
-    d = np.sqrt(((out - x).astype(np.float64) ** 2).reshape(len(x), -1).sum(1))
-    ensure(np.all(d <= eps + 1e-4), "stay inside the L2 ball of radius eps around x: project after every step")
+    ensure_in_ball(out, x, eps, "stay inside the L2 ball of radius eps around x: project after every step", tol=1e-4)
     model = q04_towards_class_model(inp)
     mine, clean = ref.log_prob(model, out, t), ref.log_prob(model, x, t)
     ensure(np.all(mine > clean), "the target's probability must rise for every image: step *up* log p(target | x) "

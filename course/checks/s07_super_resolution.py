@@ -4,7 +4,7 @@ import numpy as np
 
 from course.checks import Check
 from course.checks import _reference as ref
-from course.checks._judge import close, ensure, judged, need, parts
+from course.checks._judge import close, ensure, judged, l2_distances, need, parts
 from course.checks.probes._synthesis import synthesis_model
 from course.checks.probes.s07_super_resolution import (
     q07_downsample_inputs, q07_lowres_projection_inputs, q07_super_resolve_inputs)
@@ -55,8 +55,7 @@ def super_resolve_verdict(outputs, seed):
            "the result must average back to the low-res image: pass project=lowres_projection")
     start = np.clip(bicubic(lowres, f) + np.repeat(np.repeat(lowres - _pool(bicubic(lowres, f), f), f, 1), f, 2), 0, 1)
     ensure(not np.allclose(out, start, atol=1e-3), "nothing changed: start at the projected bicubic image and take the steps")
-    d = np.sqrt(((out - start) ** 2).reshape(len(out), -1).sum(1))
-    ensure(np.all(d <= 1.0 + 0.05), "stay within an L2 ball of `radius` around the start")
+    ensure(np.all(l2_distances(out, start) <= 1.0 + 0.05), "stay within an L2 ball of `radius` around the start")
     model = synthesis_model(inp["model_seed"])
     ensure(np.all(ref.log_prob(model, out, labels) > ref.log_prob(model, start, labels)),
            "the class probability should rise from the start: optimize the library's class_objective")

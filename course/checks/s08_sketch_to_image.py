@@ -4,7 +4,7 @@ import numpy as np
 
 from course.checks import Check
 from course.checks import _reference as ref
-from course.checks._judge import close, ensure, judged, need
+from course.checks._judge import close, ensure, ensure_in_ball, judged, need
 from course.checks.probes._synthesis import synthesis_model
 from course.checks.probes.s08_sketch_to_image import q08_edge_sketch_inputs, q08_sketch_to_image_inputs
 
@@ -33,9 +33,7 @@ def sketch_to_image_verdict(outputs, seed):
     inp = q08_sketch_to_image_inputs(seed)
     sketches, classes = inp["sketches"], inp["classes"]
     out = need(outputs, "out", sketches.shape, "sketch_to_image: the sketches' shape")
-    ensure(np.all(np.isfinite(out)) and out.min() >= 0 and out.max() <= 1, "the images must stay in [0, 1]")
-    d = np.sqrt(((out - sketches).astype(np.float64) ** 2).reshape(len(out), -1).sum(1))
-    ensure(np.all(d <= inp["radius"] + 1e-3), "stay within `radius` (L2) of the sketches")
+    d = ensure_in_ball(out, sketches, inp["radius"], "stay within `radius` (L2) of the sketches")
     ensure(np.all(d > 1e-3), "nothing changed: optimize from the sketches")
     model = synthesis_model(inp["model_seed"])
     ensure(np.all(ref.log_prob(model, out, classes) > ref.log_prob(model, sketches, classes)),

@@ -4,7 +4,7 @@ import numpy as np
 
 from course.checks import Check
 from course.checks import _reference as ref
-from course.checks._judge import ensure, judged, need
+from course.checks._judge import ensure, ensure_in_ball, judged, need
 from course.checks.probes._models import logits_of
 from course.checks.probes._synthesis import synthesis_model
 from course.checks.probes.s09_translation import (
@@ -31,9 +31,7 @@ def translate_verdict(outputs, seed):
     inp = q09_translate_inputs(seed)
     images, t = inp["images"], inp["target_class"]
     out = need(outputs, "out", images.shape, "translate_images: the images' shape")
-    ensure(np.all(np.isfinite(out)) and out.min() >= 0 and out.max() <= 1, "the images must stay in [0, 1]")
-    d = np.sqrt(((out - images).astype(np.float64) ** 2).reshape(len(out), -1).sum(1))
-    ensure(np.all(d <= inp["radius"] + 1e-3), "stay within `radius` (L2) of the source images")
+    ensure_in_ball(out, images, inp["radius"], "stay within `radius` (L2) of the source images")
     model = synthesis_model(inp["model_seed"])
     targets = np.full(len(images), t)
     ensure(np.all(ref.log_prob(model, out, targets) > ref.log_prob(model, images, targets)),
