@@ -20,19 +20,9 @@ from robustkeras.attacks.apgd import _resolve_target, checkpoints
 from robustkeras.data import load_sample
 from robustkeras.evaluate import autoattack
 
+from _helpers import requires_jax, tiny_cnn
+
 L2_EPS, LINF_EPS = 0.5, 4 / 255
-
-
-def tiny_cnn(num_classes=10):
-    return keras.Sequential([
-        keras.Input((32, 32, 3)),
-        keras.layers.Conv2D(16, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Flatten(),
-        keras.layers.Dense(num_classes),
-    ])
 
 
 @pytest.fixture(scope="module")
@@ -241,15 +231,7 @@ _JAX_SCRIPT = textwrap.dedent(
 )
 
 
-def _jax_available():
-    try:
-        import jax  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _jax_available(), reason="JAX is not installed (pip install 'jax[cpu]')")
+@requires_jax
 def test_jax_backend_gives_the_same_robust_accuracy(trained, sample, tmp_path):
     x, y = sample
     tf_acc = accuracy(trained, apgd(trained, x, y, norm="l2", eps=L2_EPS, steps=20), y)

@@ -17,17 +17,7 @@ from robustkeras.attacks.pgd import pgd_loop
 from robustkeras.attacks.steps import make_step_rule
 from robustkeras.data import load_sample
 
-
-def tiny_cnn(num_classes=10):
-    return keras.Sequential([
-        keras.Input((32, 32, 3)),
-        keras.layers.Conv2D(16, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Flatten(),
-        keras.layers.Dense(num_classes),
-    ])
+from _helpers import requires_jax, tiny_cnn
 
 
 @pytest.fixture(scope="module")
@@ -208,15 +198,7 @@ _JAX_SCRIPT = textwrap.dedent(
 )
 
 
-def _jax_available():
-    try:
-        import jax  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _jax_available(), reason="JAX is not installed (pip install 'jax[cpu]')")
+@requires_jax
 def test_jax_backend_finds_the_same_norms(trained, tmp_path):
     path = str(tmp_path / "tiny.keras")
     trained.save(path)

@@ -20,20 +20,10 @@ from robustkeras import backend as B
 from robustkeras.attacks import apgd, pgd, square
 from robustkeras.data import load_sample
 
+from _helpers import requires_jax, tiny_cnn
+
 LINF_EPS, L2_EPS = 8 / 255, 0.5
 square_module = importlib.import_module("robustkeras.attacks.square")  # the module, not the function
-
-
-def tiny_cnn(num_classes=10, shape=(32, 32, 3)):
-    return keras.Sequential([
-        keras.Input(shape),
-        keras.layers.Conv2D(16, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Flatten(),
-        keras.layers.Dense(num_classes),
-    ])
 
 
 class Quantise(keras.layers.Layer):
@@ -250,15 +240,7 @@ _JAX_SCRIPT = textwrap.dedent(
 )
 
 
-def _jax_available():
-    try:
-        import jax  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _jax_available(), reason="JAX is not installed (pip install 'jax[cpu]')")
+@requires_jax
 def test_jax_backend_gives_a_similar_attack(trained, data, tmp_path):
     x, y = data
     path = str(tmp_path / "tiny.keras")
