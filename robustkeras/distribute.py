@@ -355,11 +355,13 @@ def robust_accuracy(model, x, y, *, devices="all", norm="l2", eps=0.5, steps=20,
         0.58
     """
     from robustkeras.attacks.steps import make_step_rule
+    from robustkeras.models.introspect import logits_model
 
     found = resolve_devices(devices)
-    x = _checks.images("x", x, channels=None)
-    num_classes = int(model.outputs[0].shape[-1]) if getattr(model, "outputs", None) else 10
-    y = _checks.labels("y", y, n=len(x), num_classes=num_classes)
+    spec = _checks.classifier(model)  # the same model checks as evaluate.robust_accuracy
+    x = _checks.images_for(spec, "x", x, model=model)
+    y = _checks.labels("y", y, n=len(x), num_classes=spec.num_classes)
+    model = logits_model(model)  # a softmax model is attacked on its logits, as on one device
     steps = _checks.positive_int("steps", steps)
     eps = _checks.non_negative("eps", eps)
     step_size = 2.5 * eps / steps if step_size is None else _checks.non_negative("step_size", step_size)

@@ -181,3 +181,21 @@ def test_clear_errors_for_devices_and_batch(tmp_path, capsys):
     assert "`--devices`" in capsys.readouterr().err  # CLI errors name the flag typed
     with pytest.raises(ValueError, match="`dataset`"):
         train("fastnet_small", out_dir=tmp_path / "run", dataset="imagenet")
+
+
+def test_sharded_robust_accuracy_checks_the_model_like_evaluate():
+    """One device, in process: the same numbers as `evaluate.robust_accuracy`, also for a softmax model."""
+    import keras
+
+    from robustkeras import distribute, evaluate
+    from robustkeras.data import load_sample
+
+    x, y = load_sample(16)
+    keras.utils.set_random_seed(0)
+    logits = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    soft = keras.Sequential([logits, keras.layers.Softmax()])
+    want = evaluate.robust_accuracy(logits, x, y, eps=0.5, steps=3, batch_size=8)
+    got = distribute.robust_accuracy(soft, x, y, devices=1, eps=0.5, steps=3, batch_size=8)
+    assert (got["clean"], got["robust"]) == (want["clean"], want["robust"])
+    with pytest.raises(ValueError, match="`x`"):
+        distribute.robust_accuracy(logits, x[:, :16, :16], y, devices=1, steps=1)
