@@ -134,13 +134,14 @@ def _autoattack_units(version, targets, norm, eps):
         elif stage == "square":
             units.append((stage, "Square", lambda m, x, y, seed: square(m, x, y, norm=norm, eps=eps, seed=seed,
                                                                         queries=settings["queries"])))
-        for rank in range(1, targets + 1):
-            if stage == "apgd-t":
-                units.append((stage, f"APGD-T {rank}/{targets}", lambda m, x, y, seed, r=rank: apgd(
-                    m, x, y, norm=norm, eps=eps, steps=steps, loss="dlr", target_rank=r, seed=seed)))
-            elif stage == "fab-t":
-                units.append((stage, f"FAB-T {rank}/{targets}", lambda m, x, y, seed, r=rank: fab(
-                    m, x, y, norm=norm, eps=eps, steps=steps, target_rank=r, seed=seed)[0]))
+        elif stage == "apgd-t":
+            units += [(stage, f"APGD-T {rank}/{targets}", lambda m, x, y, seed, r=rank: apgd(
+                m, x, y, norm=norm, eps=eps, steps=steps, loss="dlr", target_rank=r, seed=seed))
+                for rank in range(1, targets + 1)]
+        elif stage == "fab-t":
+            units += [(stage, f"FAB-T {rank}/{targets}", lambda m, x, y, seed, r=rank: fab(
+                m, x, y, norm=norm, eps=eps, steps=steps, target_rank=r, seed=seed)[0])
+                for rank in range(1, targets + 1)]
     return units
 
 
@@ -234,7 +235,7 @@ def autoattack(model, x, y, *, norm, eps, version="apgd", seed=0, batch_size=500
     batch_size = _checks.positive_int("batch_size", batch_size)
     if state_path is not None and not isinstance(state_path, (str, os.PathLike)):
         raise ValueError(f"Expected `state_path` to be a file path or None. Received: state_path={state_path!r}")
-    logits = predict_logits(model, x, batch_size=batch_size)
+    logits = _logits(model, x, batch_size)  # x is checked: no second scan per call
     y = _checks.labels("y", y, n=len(x), num_classes=logits.shape[-1])
     targets = min(AUTOATTACK_VERSIONS[version]["targets"], logits.shape[-1] - 1)
     settings = {"version": version, "norm": norm, "eps": eps, "seed": seed, "batch_size": batch_size, "n": len(x),
@@ -253,7 +254,7 @@ def autoattack(model, x, y, *, norm, eps, version="apgd", seed=0, batch_size=500
         for k, (a, b) in enumerate(progress(_batches(len(todo), batch_size), desc=label, enable=show_progress)):
             idx = todo[a:b]
             x_adv = attack(model, x[idx], y[idx], seed + done + k)
-            fooled = np.argmax(predict_logits(model, x_adv, batch_size=batch_size), 1) != y[idx]
+            fooled = np.argmax(_logits(model, x_adv, batch_size), 1) != y[idx]
             state.robust[idx[fooled]], state.attacked[idx] = False, True
             state.save(time.perf_counter() - start)
         if i + 1 == len(units) or units[i + 1][0] != stage:
