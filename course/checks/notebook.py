@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import contextlib
 import importlib
 import inspect
 import json
@@ -36,7 +35,7 @@ import sys
 from pathlib import Path
 
 __all__ = ["ReferenceUsed", "load_definitions", "own_work_violations", "definition_statements",
-           "code_cells", "resolve", "patch_forbidden", "restore", "patched"]
+           "code_cells", "resolve", "patch_forbidden", "restore"]
 
 # Re-exports of a forbidden name are searched in these packages' loaded modules; other roots
 # (`keras.ops.softmax`) are patched at the named attribute only, so the framework's own
@@ -306,23 +305,6 @@ def restore():
                 delattr(owner, attribute)
         except (AttributeError, TypeError):
             pass
-
-
-@contextlib.contextmanager
-def patched(forbidden):
-    """`patch_forbidden` for the duration of a `with` block."""
-    mark = len(_UNDO)
-    try:
-        patch_forbidden(forbidden)
-        yield
-    finally:
-        while len(_UNDO) > mark:
-            owner, attribute, had, old = _UNDO.pop()
-            if had:
-                setattr(owner, attribute, old)
-            else:
-                with contextlib.suppress(AttributeError, TypeError):
-                    delattr(owner, attribute)
 
 
 # --------------------------------------------------------------------------- loading

@@ -32,10 +32,6 @@ _ERROR = "_RKReferenceUsed"
 _HELPER = (f"class {_ERROR}(AssertionError):\n"
            "    '''Raised by a stubbed library name: the answer called the reference implementation.'''\n"
            f"{_ERROR}.__name__ = {_ERROR}.__qualname__ = 'ReferenceUsed'\n"
-           "def _rk_reference_used(name):\n"
-           "    def reference_used(*args, **kwargs):\n"
-           f"        raise {_ERROR}(_rk_message(name))\n"
-           "    return reference_used\n"
            "def _rk_message(name):\n"
            "    return f'reference implementation used: `{name}` is the library\\'s answer; write it yourself'\n")
 
@@ -98,7 +94,6 @@ def stubbed_copy(forbidden, dest):
 
 def _rewrite(source, qualnames, module):
     tree = ast.parse(source)
-    left = dict(qualnames)
     for qualname, name in qualnames.items():
         parts = qualname.split(".")
         body = tree.body
@@ -115,7 +110,6 @@ def _rewrite(source, qualnames, module):
             raise LookupError(f"{module}.{qualname}: no def or class of that name in the source")
         else:
             _stub_node(node, name)
-        left.pop(qualname)
     at = 0
     while at < len(tree.body) and (
             (isinstance(tree.body[at], ast.ImportFrom) and tree.body[at].module == "__future__")
