@@ -34,7 +34,6 @@ import json
 import math
 import os
 import queue
-import re
 import secrets
 import shutil
 import sys
@@ -188,8 +187,7 @@ def run_runner(job, questions, args, slot, seconds, library):
                                     slot=slot, ro_binds=binds, env=env, limits=limits)
     progress = Progress(questions)
     stop = lambda: ("interrupted" if args.stopping.is_set() else  # noqa: E731
-                    "question time limit" if progress.overdue(args.question_time_limit,
-                                                              getattr(args, "load_time_limit", LOAD_TIME_LIMIT_S))
+                    "question time limit" if progress.overdue(args.question_time_limit, args.load_time_limit)
                     else None)
     result = sandbox.run(argv, fds, time_limit=max(1.0, seconds), memory_mb=args.memory_limit,
                          max_processes=MAX_PROCESSES, on_stdout=progress.feed, stop=stop)
@@ -197,7 +195,7 @@ def run_runner(job, questions, args, slot, seconds, library):
     why = {"timeout": "timeout", "memory": f"more than {args.memory_limit:g} MB of memory",
            "output": "too much output", "processes": f"more than {MAX_PROCESSES} processes",
            "question time limit": f"over {args.question_time_limit:g} s" if progress.current != "(loading)" else
-           f"loading took over {getattr(args, 'load_time_limit', LOAD_TIME_LIMIT_S):g} s",
+           f"loading took over {args.load_time_limit:g} s",
            "interrupted": "interrupted"}.get(result.reason, f"exit code {result.returncode}")
     return results, started, done, why
 
@@ -216,7 +214,7 @@ class Progress:
             self.current = header["question"] if header["kind"] == "start" else None
             self.since = time.time()
 
-    def overdue(self, seconds, load_seconds=LOAD_TIME_LIMIT_S):
+    def overdue(self, seconds, load_seconds):
         """Whether the current question ran past `seconds` (loading, before any: `load_seconds`)."""
         limit = load_seconds if self.current == "(loading)" else seconds
         return self.current is not None and time.time() - self.since > limit
@@ -316,16 +314,18 @@ def grade_notebook(student, stage, path, seed, args, slot):
     from course.checks.notebook import definition_statements, own_work_violations
 
     start, checks = time.time(), stage_checks(stage)
-    if Path(path).stat().st_size > MAX_NOTEBOOK_MB * 2**20:
+
+    def refuse(message):  # every question zero, with one reason
         return [{"student": student, "exercise": c.question, "points": 0.0, "possible": c.points,
-                 "message": f"the notebook is larger than {MAX_NOTEBOOK_MB} MB: clear its outputs"} for c in checks], \
-            {"student": student, "stage": stage, "notebook": str(path), "seconds": 0.0}
+                 "message": message} for c in checks], \
+            {"student": student, "stage": stage, "notebook": str(path), "seconds": round(time.time() - start, 1)}
+
+    if Path(path).stat().st_size > MAX_NOTEBOOK_MB * 2**20:
+        return refuse(f"the notebook is larger than {MAX_NOTEBOOK_MB} MB: clear its outputs")
     source = Path(path).read_text(encoding="utf-8", errors="replace")
     refused = notebook_problem(source)
     if refused:
-        return [{"student": student, "exercise": c.question, "points": 0.0, "possible": c.points,
-                 "message": refused} for c in checks], \
-            {"student": student, "stage": stage, "notebook": str(path), "seconds": round(time.time() - start, 1)}
+        return refuse(refused)
     try:
         statements = definition_statements(source)   # parsed once, for every question
     except (RecursionError, MemoryError, ValueError) as err:

@@ -91,8 +91,6 @@ class Result:
     reason: str
     stdout: bytes
     stderr: str
-    seconds: float
-    peak_mb: float
 
 
 def available():
@@ -233,7 +231,7 @@ def run(argv, pass_fds=(), *, time_limit, memory_mb=None, max_processes=None, ma
         on_stdout: called with each chunk of stdout as it arrives (the grader's progress).
         stop: polled every 0.5 s; a non-empty string kills the sandbox with that reason.
     """
-    start, peak, reason = time.time(), 0, None
+    start, reason = time.time(), None
     group = MemoryGroup.create(memory_mb) if memory_mb else None
     shmem_base = _shmem()
     if group:  # the shell joins the cgroup, then becomes bwrap: nothing runs outside it
@@ -264,7 +262,6 @@ def run(argv, pass_fds=(), *, time_limit, memory_mb=None, max_processes=None, ma
     while proc.poll() is None:
         count, rss = _tree(proc.pid, memory_mb and not group)
         rss = group.used() if group else rss + max(0, _shmem() - shmem_base) if memory_mb else 0
-        peak = max(peak, rss)
         if max_processes and count > max_processes + 2:  # + bwrap's own two
             reason = "processes"
         elif memory_mb and rss > memory_mb * 2**20:
@@ -286,12 +283,10 @@ def run(argv, pass_fds=(), *, time_limit, memory_mb=None, max_processes=None, ma
     for t in readers:
         t.join(5)
     if group:
-        peak = max(peak, group.peak())
         if reason is None and group.oom_killed():
             reason = "memory"
         group.remove()
-    return Result(proc.returncode, reason, b"".join(out), b"".join(err).decode("utf-8", "replace")[-8000:],
-                  time.time() - start, peak / 2**20)
+    return Result(proc.returncode, reason, b"".join(out), b"".join(err).decode("utf-8", "replace")[-8000:])
 
 
 def _shmem():
@@ -347,12 +342,6 @@ class MemoryGroup:
         try:
             stat = dict(line.split() for line in self._read("memory.stat").splitlines() if line.count(" ") == 1)
             return int(stat.get("rss", 0)) + int(stat.get("shmem", 0))
-        except (OSError, ValueError):
-            return 0
-
-    def peak(self):
-        try:
-            return int(self._read("memory.max_usage_in_bytes"))
         except (OSError, ValueError):
             return 0
 
