@@ -13,12 +13,17 @@ def _tf():
     return tf
 
 
+def log_softmax(z):
+    """Stable log-softmax over the last axis of a (N, K) batch, in float64."""
+    z = np.asarray(z, np.float64)
+    m = z.max(1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(1, keepdims=True))
+
+
 def ce(model, x, y):
     """Per-image cross-entropy of the model's inference-mode logits (float64 numpy)."""
     z = np.asarray(model(np.asarray(x, np.float32), training=False), np.float64)
-    m = z.max(1, keepdims=True)
-    lse = (m + np.log(np.exp(z - m).sum(1, keepdims=True)))[:, 0]
-    return lse - z[np.arange(len(z)), np.asarray(y)]
+    return -log_softmax(z)[np.arange(len(z)), np.asarray(y)]
 
 
 def log_prob(model, x, target):

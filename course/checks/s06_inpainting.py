@@ -30,9 +30,8 @@ def center_mask_verdict(outputs, seed):
 
 
 def _inpaint_objective(inp):
-    z = inp["logits"].astype(np.float64)
-    m = z.max(1, keepdims=True)
-    log_p = z - m - np.log(np.exp(z - m).sum(1, keepdims=True))
+    z = inp["logits"]
+    log_p = ref.log_softmax(z)
     change = (inp["keep"] * (inp["x"].astype(np.float64) - inp["reference"]) ** 2).sum(axis=(1, 2, 3))
     return log_p[np.arange(len(z)), inp["target"]] - float(inp["weight"]) * change
 
