@@ -2,6 +2,13 @@
 
 Usage:
     python scripts/release_model.py NAME RUN_DIR --arch fastnet [--eval-images 10000] [--autoattack-images 1000]
+    python scripts/release_model.py NAME EXPORT_DIR --arch resnet18_cifar --from-results [--float16]
+
+The second form ships a run of `scripts/train_in_budget.py` (e.g. trained on a GPU): its
+weights (joined from parts, sha256-checked), training record and measurements come from
+`EXPORT_DIR/results.json`; here only clean accuracy on the whole test set is measured again,
+for the released file and, with `--float16` (weights stored in half precision to fit the
+25 MB limit), for the float32 original too, so the manifest shows the cast changed nothing.
 
 Measures clean and PGD-20 robust accuracy (L2 eps 0.5, step 2.5*eps/20, CE on
 logits, inference mode) on the offline CIFAR-10 test set, and optionally the
@@ -10,11 +17,15 @@ command and minutes from the run's `log.jsonl`.
 """
 
 import argparse
+import hashlib
 import json
 import platform
 import shutil
+import tempfile
 import time
 from pathlib import Path
+
+import keras
 
 from robustkeras import _io, pretrained
 from robustkeras.data import load_cifar10_arrays, to_float
@@ -35,7 +46,12 @@ def main():
                         help="attack only the first N (clean accuracy still on all --eval-images)")
     parser.add_argument("--autoattack-images", type=int, default=0)
     parser.add_argument("--note", default="")
+    parser.add_argument("--from-results", action="store_true", help="RUN_DIR is a train_in_budget.py export")
+    parser.add_argument("--float16", action="store_true", help="store the weights in half precision")
+    parser.add_argument("--machine", default=None, help="where the run trained (with --from-results)")
     args = parser.parse_args()
+    if args.from_results:
+        return release_results(args)
 
     run = Path(args.run_dir)
     target = pretrained.FOLDER / f"{args.name}.weights.h5"
@@ -77,6 +93,81 @@ def main():
         aa = autoattack(model, x[:n], y[:n], norm="l2", eps=args.eps, show_progress=True)
         aa["n"], aa["data"] = n, "offline CIFAR-10 copy, first test images"
         entry["autoattack"] = aa
+    pretrained.register(args.name, arch=args.arch, weights_file=target, **entry)
+    print(json.dumps(entry, indent=1))
+
+
+def join_parts(folder, weights):
+    """The exported weights file's bytes, joined from its parts and checked against its sha256."""
+    data = b"".join((folder / name).read_bytes() for name in weights["parts"])
+    if len(data) != weights["bytes"] or hashlib.sha256(data).hexdigest() != weights["sha256"]:
+        raise ValueError(f"The weights parts in {folder} do not join to the exported file (size or sha256 differ)")
+    return data
+
+
+def cast_float16(src, dst):
+    """Copy a `.weights.h5` file with every float32 array stored as float16 (Keras casts back at load)."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(src, "r") as fin, h5py.File(dst, "w") as fout:
+        fout.attrs.update(dict(fin.attrs))
+
+        def copy(name, obj):
+            if isinstance(obj, h5py.Group):
+                fout.require_group(name).attrs.update(dict(obj.attrs))
+            else:
+                data = obj[()]
+                fout.create_dataset(name, data=data.astype(np.float16) if data.dtype == np.float32 else data)
+
+        fin.visititems(copy)
+
+
+def release_results(args):
+    """Ship a `train_in_budget.py` export: weights from parts, figures from its results.json."""
+    from robustkeras.models import get_model
+
+    folder = Path(args.run_dir)
+    results = json.loads((folder / "results.json").read_text())
+    if results["arch"] != args.arch:
+        raise ValueError(f"Expected a run of `{args.arch}`. Received: {folder} holds a {results['arch']}")
+    target = pretrained.FOLDER / f"{args.name}.weights.h5"
+    with tempfile.TemporaryDirectory() as tmp:
+        original = Path(tmp) / "float32.weights.h5"
+        original.write_bytes(join_parts(folder, results["weights"]))
+        with _io.atomic_path(target) as out:
+            if args.float16:
+                cast_float16(original, out)
+            else:
+                shutil.copyfile(original, out)
+        x, y = load_cifar10_arrays("test")
+        x, y = to_float(x), y.astype("int32")
+        float32_model = get_model(args.arch)
+        float32_model.load_weights(original)
+        float32_clean = clean_accuracy(float32_model, x, y)
+    training = results["training"]
+    entry = {
+        "role": args.role,
+        "training": {
+            "command": training["command"] + " (epoch count chosen by scripts/train_in_budget.py)",
+            "data": "offline CIFAR-10 copy (JPEG q75 mirror, ../shared/data/cifar10): 45,000 training images, "
+                    "5,000 held out to choose the checkpoint",
+            "epochs": training["epochs"], "chosen_epoch": training["chosen_epoch"],
+            "minutes": training["minutes"], "machine": args.machine or results.get("machine"),
+            "backend": results.get("backend"),
+        },
+        "note": args.note,
+        "eval": results["eval"],
+    }
+    if "autoattack" in results:
+        entry["autoattack"] = results["autoattack"]
+    pretrained.register(args.name, arch=args.arch, weights_file=target, **entry)
+    released_clean = clean_accuracy(pretrained.load(args.name), x, y)
+    entry["release_check"] = {
+        "stored_as": "float16" if args.float16 else "float32",
+        "clean_float32": float32_clean, "clean_released": released_clean, "n": len(x),
+        "measured_on": f"{platform.machine()} CPU, Keras backend {keras.backend.backend()}",
+    }
     pretrained.register(args.name, arch=args.arch, weights_file=target, **entry)
     print(json.dumps(entry, indent=1))
 
