@@ -78,3 +78,17 @@ def test_manifest_numbers_reproduce_on_500_test_images():
     assert abs(result["clean"] - shipped["clean"]) < 0.05
     assert abs(result["robust"] - shipped["robust"]) < 0.05
     assert clean_accuracy(model, to_float(x), y) == pytest.approx(result["clean"])
+
+
+@pytest.mark.parametrize("name, arch", [("mobilenetv2_l2_robust", "mobilenetv2_cifar"),
+                                        ("resnet18_l2_robust", "resnet18_cifar")])
+def test_gpu_trained_models_load_as_float32_and_are_robust(name, arch, sample):
+    # ResNet-18 ships in float16 (25 MB limit): Keras casts it back into float32 variables.
+    model = get_model(arch, weights=name)
+    assert {w.dtype for w in model.weights} == {"float32"}
+    x, y = sample
+    assert clean_accuracy(model, x, y) > 0.75
+    result = robust_accuracy(model, x[:48], y[:48], norm="l2", eps=0.5, steps=5)
+    assert result["robust"] > 0.4
+    entry = pretrained.manifest()[name]
+    assert entry["release_check"]["clean_released"] == entry["release_check"]["clean_float32"]
