@@ -193,21 +193,23 @@ def test_cross_entropy_own(cross_entropy):
 # points: 2
 
 # %% [markdown]
-# **Exercise 3.** Write `train_classifier(model, x, y, *, epochs, batch_size=32, learning_rate=1e-3)`:
-# compile `model` with the Adam optimizer, `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`
-# and the metric `"accuracy"`, fit it on `(x, y)` and return the `History` that `fit` returns.
+# **Exercise 3.** Write `train_classifier(model, x, y, *, epochs, batch_size=32, learning_rate=1e-3,
+# verbose=1)`: compile `model` with the Adam optimizer,
+# `keras.losses.SparseCategoricalCrossentropy(from_logits=True)` and the metric `"accuracy"`, fit it
+# on `(x, y)` and return the `History` that `fit` returns. Pass `verbose` on to `fit`: its progress
+# bar is how you see a two-minute training run move.
 
 # %% [raw]
 # # BEGIN SOLUTION
 
 # %%
-def train_classifier(model, x, y, *, epochs, batch_size=32, learning_rate=1e-3):
-    """Compile and fit `model`; return the History."""
+def train_classifier(model, x, y, *, epochs, batch_size=32, learning_rate=1e-3, verbose=1):
+    """Compile and fit `model` (`verbose` as in `fit`: 1 shows a progress bar); return the History."""
     # BEGIN SOLUTION
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    return model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    return model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose)
     # END SOLUTION
 
 
@@ -250,7 +252,7 @@ else:  # 5 000 CIFAR-10 training images (the binary cache, or a tfds download on
 x_test, y_test = data.load_sample(64 if GRADING else 200)
 
 model = get_model("fastnet_small")
-history = train_classifier(model, x_train, y_train, epochs=epochs, batch_size=64)
+history = train_classifier(model, x_train, y_train, epochs=epochs, batch_size=64, verbose=0 if GRADING else 1)
 plt.figure(figsize=(5, 2.5))
 plt.plot(history.history["loss"], label="loss")
 plt.plot(history.history["accuracy"], label="training accuracy")
