@@ -109,8 +109,9 @@ def main():
         raise SystemExit(f"stopped by signal {signum} after {(time.time() - t0) / 60:.1f} min")
 
     signal.signal(signal.SIGTERM, on_timeout)
+    holdout = 5000 if args.limit is None else args.limit // 10  # the split `train` makes below
     images, labels = load_cifar10_arrays("train", limit=args.limit)
-    (x_train, y_train), _ = split_holdout(images, labels, 5000 if args.limit is None else args.limit // 10, 0)
+    (x_train, y_train), _ = split_holdout(images, labels, holdout, 0)
     compile_s, rate = calibrate(args.arch, x_train, y_train, batch_size=args.batch_size, steps=args.steps,
                                 lr=args.lr, timed_steps=args.calibration_steps,
                                 barrier=args.barrier, peers=args.peers)
@@ -125,7 +126,6 @@ def main():
           flush=True)
 
     start = time.time()
-    holdout = 5000 if args.limit is None else args.limit // 10
     model, history = train(args.arch, out_dir=out / "run", epochs=epochs, batch_size=args.batch_size, lr=args.lr,
                            steps=args.steps, eval_every=args.eval_every, holdout=holdout, limit=args.limit,
                            seed=0, verbose=2)
