@@ -169,6 +169,10 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
                                                 ([tasks] if isinstance(tasks, str) else tasks)]
     if not names:
         raise ValueError("Expected `tasks` to name at least one task. Received: tasks=[]")
+    # The tour contrasts a robust model with the standard one, judged by the judge: another role
+    # (the judge judging its own images) would print meaningless figures.
+    robust = {name for name, entry in pretrained.manifest().items() if entry.get("role") == "robust"}
+    model_name = _checks.one_of("name", model_name, robust)
     models = {"robust": pretrained.load(model_name), "standard": pretrained.load("fastnet_standard"),
               "judge": pretrained.load("fastnet_judge")}
     out = Path(out_dir)

@@ -24,6 +24,7 @@ echo "setup took $(( $(date +%s) - start )) s"
 minutes=${TRAIN_MINUTES:-6.5}
 stop_after=${STOP_SECONDS:-540}  # the whole job ends here, evaluations cut short if need be
 left=$(( stop_after - ($(date +%s) - start) ))
+rm -rf /tmp/barrier  # a barrier left by an earlier run would let calibration start unshared
 for arch in resnet18_cifar mobilenetv2_cifar; do
   mkdir -p "$OUT/$arch"
   timeout "$left" python3 scripts/train_in_budget.py --arch "$arch" --out "/tmp/runs/$arch" --export "$OUT/$arch" \

@@ -98,6 +98,22 @@ def main():
     print(json.dumps(entry, indent=1))
 
 
+REQUIRED = {"arch": (), "weights": ("parts", "bytes", "sha256"),
+            "training": ("command", "epochs", "chosen_epoch", "minutes"), "eval": ()}
+
+
+def check_results(results, folder, arch):
+    """Refuse an export that cannot be released (another architecture, cut short, keys missing)."""
+    if results.get("cut_short"):
+        raise ValueError(f"Expected a finished run. Received: {folder} was cut short (no test evaluation); train again")
+    missing = [key for key, inner in REQUIRED.items() if key not in results] + [
+        f"{key}.{k}" for key, inner in REQUIRED.items() for k in inner if k not in results.get(key, {})]
+    if missing:
+        raise ValueError(f"Expected a results.json written by train_in_budget.py. Received: {folder} lacks {missing}")
+    if results["arch"] != arch:
+        raise ValueError(f"Expected a run of `{arch}`. Received: {folder} holds a {results['arch']}")
+
+
 def join_parts(folder, weights):
     """The exported weights file's bytes, joined from its parts and checked against its sha256."""
     data = b"".join((folder / name).read_bytes() for name in weights["parts"])
@@ -106,8 +122,12 @@ def join_parts(folder, weights):
     return data
 
 
-def cast_float16(src, dst):
-    """Copy a `.weights.h5` file with every float32 array stored as float16 (Keras casts back at load)."""
+def cast_float16(src, dst, rtol=1e-2):
+    """Copy a `.weights.h5` file with every float32 array stored as float16 (Keras casts back at load).
+
+    Refuses weights that float16 cannot hold (overflow, or a relative error above `rtol` on any
+    array's largest value); other datasets and every attribute are copied unchanged.
+    """
     import h5py
     import numpy as np
 
@@ -117,33 +137,44 @@ def cast_float16(src, dst):
         def copy(name, obj):
             if isinstance(obj, h5py.Group):
                 fout.require_group(name).attrs.update(dict(obj.attrs))
-            else:
-                data = obj[()]
-                fout.create_dataset(name, data=data.astype(np.float16) if data.dtype == np.float32 else data)
+                return
+            data = obj[()]
+            if getattr(data, "dtype", None) == np.float32:
+                half = data.astype(np.float16)
+                scale = float(np.abs(data).max()) if data.size else 0.0
+                if not np.all(np.isfinite(half)) or np.abs(half.astype(np.float32) - data).max(initial=0) > rtol * scale:
+                    raise ValueError(f"Expected weights that float16 holds. Received: {name} (largest |value| {scale:g})")
+                data = half
+            fout.create_dataset(name, data=data).attrs.update(dict(obj.attrs))
 
         fin.visititems(copy)
 
 
 def release_results(args):
-    """Ship a `train_in_budget.py` export: weights from parts, figures from its results.json."""
+    """Ship a `train_in_budget.py` export: weights from parts, figures from its results.json.
+
+    Nothing in the package changes until the export is checked and both files are measured.
+    """
     folder = Path(args.run_dir)
     results = json.loads((folder / "results.json").read_text())
-    if results["arch"] != args.arch:
-        raise ValueError(f"Expected a run of `{args.arch}`. Received: {folder} holds a {results['arch']}")
-    target = pretrained.FOLDER / f"{args.name}.weights.h5"
+    check_results(results, folder, args.arch)
+    x, y = load_cifar10_arrays("test")
+    x, y = to_float(x), y.astype("int32")
+    clean = {}
     with tempfile.TemporaryDirectory() as tmp:
-        original = Path(tmp) / "float32.weights.h5"
+        original, released = Path(tmp) / "float32.weights.h5", Path(tmp) / "released.weights.h5"
         original.write_bytes(join_parts(folder, results["weights"]))
+        if args.float16:
+            cast_float16(original, released)
+        else:
+            shutil.copyfile(original, released)
+        for key, path in (("clean_float32", original), ("clean_released", released)):
+            model = get_model(args.arch)
+            model.load_weights(path)
+            clean[key] = clean_accuracy(model, x, y)
+        target = pretrained.FOLDER / f"{args.name}.weights.h5"
         with _io.atomic_path(target) as out:
-            if args.float16:
-                cast_float16(original, out)
-            else:
-                shutil.copyfile(original, out)
-        x, y = load_cifar10_arrays("test")
-        x, y = to_float(x), y.astype("int32")
-        float32_model = get_model(args.arch)
-        float32_model.load_weights(original)
-        float32_clean = clean_accuracy(float32_model, x, y)
+            shutil.copyfile(released, out)
     training = results["training"]
     entry = {
         "role": args.role,
@@ -157,17 +188,11 @@ def release_results(args):
         },
         "note": args.note,
         "eval": results["eval"],
+        "release_check": {"stored_as": "float16" if args.float16 else "float32", **clean, "n": len(x),
+                          "measured_on": f"{platform.machine()} CPU, Keras backend {keras.backend.backend()}"},
     }
     if "autoattack" in results:
         entry["autoattack"] = results["autoattack"]
-    released = get_model(args.arch)
-    released.load_weights(target)
-    released_clean = clean_accuracy(released, x, y)
-    entry["release_check"] = {
-        "stored_as": "float16" if args.float16 else "float32",
-        "clean_float32": float32_clean, "clean_released": released_clean, "n": len(x),
-        "measured_on": f"{platform.machine()} CPU, Keras backend {keras.backend.backend()}",
-    }
     pretrained.register(args.name, arch=args.arch, weights_file=target, **entry)
     print(json.dumps(entry, indent=1))
 

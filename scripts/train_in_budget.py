@@ -116,6 +116,8 @@ def main():
                                 lr=args.lr, timed_steps=args.calibration_steps,
                                 barrier=args.barrier, peers=args.peers)
     steps_per_epoch = len(x_train) // args.batch_size
+    if steps_per_epoch == 0:
+        raise SystemExit(f"--batch-size {args.batch_size} is larger than the {len(x_train)} training images")
     # The real run compiles again (the persistent compilation cache may make it cheaper) and
     # evaluates the held-out images now and then: keep 15 % of the rest in hand for both.
     left = args.minutes * 60 - (time.time() - t0) - compile_s
@@ -133,12 +135,13 @@ def main():
     command = (f"robustkeras train --arch {args.arch} --out runs/{args.arch} --epochs {epochs} "
                f"--batch-size {args.batch_size} --lr {args.lr} --steps {args.steps} --eps 0.5 "
                f"--eval-every {args.eval_every} --seed 0")
-    save(training={"command": command, "epochs": epochs, "chosen_epoch": state["best"]["epoch"],
+    save(training={"command": command, "epochs": epochs, "chosen_epoch": (state["best"] or {}).get("epoch"),
                    "minutes": round((time.time() - start) / 60, 2), "history": history})
     # The held-out-best weights, before anything that could fail.
     model.save_weights(out / "best.weights.h5")
     save(weights=export_parts(out / "best.weights.h5", export))
-    print(f"trained in {(time.time() - start) / 60:.1f} min; best epoch {state['best']['epoch']}", flush=True)
+    print(f"trained in {(time.time() - start) / 60:.1f} min; best epoch {results['training']['chosen_epoch']}",
+          flush=True)
 
     x, y = load_cifar10_arrays("test", limit=args.eval_images)
     x, y = to_float(x), y.astype("int32")

@@ -35,6 +35,7 @@ def test_tour_quick_writes_every_grid_and_metrics(tmp_path):
 @pytest.mark.parametrize("args,needle", [
     (["eval", "--model", "nope"], "`--model`"),  # errors name the flag the user typed
     (["tour", "--model", "nope", "--quick"], "`--model`"),
+    (["tour", "--model", "fastnet_judge", "--quick"], "`--model`"),  # not a robust model
     (["train", "--out", "x", "--epochs", "0"], "`--epochs`"),
 ])
 def test_bad_arguments_exit_2_with_one_line(args, needle, tmp_path, capsys):

@@ -52,6 +52,11 @@ def test_wrong_architecture_is_refused(monkeypatch, tmp_path):
         get_model("fastnet", weights="fastnet_l2_robust")
 
 
+def test_architecture_arguments_with_weights_are_refused():
+    with pytest.raises(ValueError, match="`weights`"):
+        get_model("fastnet", weights="fastnet_l2_robust", num_classes=100)
+
+
 def test_get_model_goes_through_the_registry(sample):
     model = get_model("fastnet", weights="fastnet_l2_robust")
     again = pretrained.load("fastnet_l2_robust")

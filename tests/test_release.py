@@ -45,3 +45,32 @@ def test_float16_copy_halves_the_file_and_loads_as_float32(tmp_path, sample):
     x = sample[0][:8]
     before, after = model.predict(x, verbose=0), again.predict(x, verbose=0)
     np.testing.assert_allclose(after, before, atol=2e-2 * np.abs(before).max())
+
+
+def test_unreleasable_exports_are_refused_before_anything_is_written(tmp_path):
+    check_results = _script("release_model").check_results
+    finished = {"arch": "fastnet", "eval": {}, "weights": {"parts": [], "bytes": 0, "sha256": ""},
+                "training": {"command": "", "epochs": 1, "chosen_epoch": 1, "minutes": 0}}
+    check_results(finished, tmp_path, "fastnet")
+    with pytest.raises(ValueError, match="cut short"):
+        check_results({**finished, "cut_short": True}, tmp_path, "fastnet")
+    with pytest.raises(ValueError, match="training.epochs"):
+        check_results({**finished, "training": {"command": ""}}, tmp_path, "fastnet")
+    with pytest.raises(ValueError, match="resnet18_cifar"):
+        check_results(finished, tmp_path, "resnet18_cifar")
+
+
+def test_float16_cast_refuses_overflow_and_keeps_other_data(tmp_path):
+    import h5py
+
+    cast = _script("release_model").cast_float16
+    with h5py.File(tmp_path / "ok.h5", "w") as f:
+        f.create_dataset("w", data=np.float32([0.5, -2.0])).attrs["note"] = "kept"
+        f.create_dataset("count", data=np.int64([3]))
+    cast(tmp_path / "ok.h5", tmp_path / "ok16.h5")
+    with h5py.File(tmp_path / "ok16.h5", "r") as f:
+        assert f["w"].dtype == np.float16 and f["w"].attrs["note"] == "kept" and f["count"][0] == 3
+    with h5py.File(tmp_path / "big.h5", "w") as f:
+        f.create_dataset("w", data=np.float32([7e4]))
+    with pytest.raises(ValueError, match="float16"):
+        cast(tmp_path / "big.h5", tmp_path / "big16.h5")

@@ -35,6 +35,9 @@ def get_model(name, weights=None, **kwargs):
     """
     name = _checks.one_of("name", name, ARCHITECTURES)
     if weights is not None:
+        if kwargs:  # the weights fix the architecture's arguments; silently ignoring them would mislead
+            raise ValueError(f"Expected no architecture arguments with `weights`. Received: {sorted(kwargs)} "
+                             f"with weights={weights!r}")
         from robustkeras import pretrained  # the one lazy import between the two (pretrained imports models)
 
         entries = pretrained.manifest()
