@@ -6,6 +6,13 @@ just adversarial for the robust model. The feature distance is the FID formula
 on the judge's penultimate features, usable offline; true Inception Score and
 FID need ImageNet Inception-v3 weights, which must be downloadable (they are not
 on offline machines: those paths raise a clear error there).
+
+Generation quality offline: `feature_scores` gives the Frechet distance and the
+kernel distance (KID, unbiased at small N) between features of generated and
+real images. Use a *robust* extractor (the shipped `fastnet_small_l2_robust`,
+trained independently of the models it judges): a standard network's features
+move a lot under small adversarial perturbations, so adversarial noise can look
+"close to real" to it (Alfarra et al. 2022 make this point about Inception).
 """
 
 import numpy as np
@@ -124,14 +131,7 @@ def frechet_distance(feats_a, feats_b):
     Example:
         >>> frechet_distance(np.random.randn(500, 8), np.random.randn(500, 8))  # ~0
     """
-    for name, feats in (("feats_a", feats_a), ("feats_b", feats_b)):
-        shape = np.shape(feats)
-        if len(shape) != 2 or shape[0] < 2 or not np.all(np.isfinite(feats)):
-            raise ValueError(f"Expected `{name}` to be finite features (N >= 2, D). Received: {name}.shape={shape}")
-    if np.shape(feats_a)[1] != np.shape(feats_b)[1]:
-        raise ValueError(f"Expected `feats_b` with {np.shape(feats_a)[1]} features like `feats_a`. "
-                         f"Received: feats_b.shape={np.shape(feats_b)}")
-    feats_a, feats_b = np.asarray(feats_a, np.float64), np.asarray(feats_b, np.float64)
+    feats_a, feats_b = _check_feature_pair(feats_a, feats_b)
     mu_a, mu_b = feats_a.mean(0), feats_b.mean(0)
     cov_a, cov_b = np.cov(feats_a, rowvar=False), np.cov(feats_b, rowvar=False)
     # tr((S_a S_b)^(1/2)) from the eigenvalues of sqrt(S_a) S_b sqrt(S_a), which are >= 0.
@@ -147,6 +147,82 @@ def feature_distance(judge, images, reference):
     images = _checks.images("images", images, channels=None)
     reference = _checks.images("reference", reference, channels=None)
     return frechet_distance(features(judge, images), features(judge, reference))
+
+
+def _check_feature_pair(feats_a, feats_b):
+    for name, feats in (("feats_a", feats_a), ("feats_b", feats_b)):
+        shape = np.shape(feats)
+        if len(shape) != 2 or shape[0] < 2 or not np.all(np.isfinite(feats)):
+            raise ValueError(f"Expected `{name}` to be finite features (N >= 2, D). Received: {name}.shape={shape}")
+    if np.shape(feats_a)[1] != np.shape(feats_b)[1]:
+        raise ValueError(f"Expected `feats_b` with {np.shape(feats_a)[1]} features like `feats_a`. "
+                         f"Received: feats_b.shape={np.shape(feats_b)}")
+    return np.asarray(feats_a, np.float64), np.asarray(feats_b, np.float64)
+
+
+def _unbiased_mmd2(a, b):
+    """Unbiased MMD^2 with the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3."""
+    d = a.shape[1]
+    k_aa, k_bb, k_ab = ((a @ a.T) / d + 1) ** 3, ((b @ b.T) / d + 1) ** 3, ((a @ b.T) / d + 1) ** 3
+    m, n = len(a), len(b)
+    return ((k_aa.sum() - np.trace(k_aa)) / (m * (m - 1)) + (k_bb.sum() - np.trace(k_bb)) / (n * (n - 1))
+            - 2 * k_ab.mean())
+
+
+def kernel_distance(feats_a, feats_b, *, subsets=100, subset_size=1000, seed=0):
+    """Kernel distance (the KID formula, Binkowski et al. 2018): unbiased MMD^2, cubic polynomial kernel.
+
+    Unlike the Frechet distance it has no bias at small N (its expectation is 0
+    for two samples of one distribution), so figures on a few hundred images can
+    be compared with figures on thousands. Averaged over `subsets` random
+    subsets of `min(subset_size, len(a), len(b))` rows of each side.
+
+    Args:
+        feats_a, feats_b: `(N, D)` and `(M, D)` features (N, M >= 2).
+        subsets: number of random subsets (>= 1).
+        subset_size: rows per subset and side (>= 2).
+        seed: seed of the subset draws.
+
+    Returns:
+        `(mean, std)` over the subsets (std 0 for one subset).
+
+    Example:
+        >>> kid, kid_std = kernel_distance(features(extractor, generated), features(extractor, real))
+    """
+    a, b = _check_feature_pair(feats_a, feats_b)
+    subsets = _checks.positive_int("subsets", subsets)
+    subset_size = _checks.positive_int("subset_size", subset_size, minimum=2)
+    size = min(subset_size, len(a), len(b))
+    rng = np.random.default_rng(seed)
+    values = [_unbiased_mmd2(a[rng.choice(len(a), size, replace=False)], b[rng.choice(len(b), size, replace=False)])
+              for _ in range(subsets)]
+    return float(np.mean(values)), float(np.std(values))
+
+
+def feature_scores(extractor, images, reference, *, reference_features=None, subsets=100, seed=0):
+    """Frechet and kernel distances between `extractor` features of `images` and of real `reference` images.
+
+    Args:
+        extractor: a classifier whose penultimate features are compared (preferably a
+            robust one trained independently of the generator: `pretrained.load("fastnet_small_l2_robust")`).
+        images: float32 `(N, H, W, C)` in [0, 1], N >= 2 (generated).
+        reference: float32 real images in [0, 1] (ignored when `reference_features` is given).
+        reference_features: optional precomputed `features(extractor, reference)`, to score many sets
+            against one large reference cheaply.
+        subsets, seed: of `kernel_distance`.
+
+    Returns:
+        dict: `frechet` (lower is better; biased upwards at small N), `kid` and `kid_std` (lower is
+        better; unbiased), `n` and `n_reference`.
+
+    Example:
+        >>> feature_scores(pretrained.load("fastnet_small_l2_robust"), generated, x_test)["kid"]
+    """
+    feats = features(extractor, images)
+    ref = features(extractor, reference) if reference_features is None else np.asarray(reference_features, np.float64)
+    kid, kid_std = kernel_distance(feats, ref, subsets=subsets, seed=seed)
+    return {"frechet": frechet_distance(feats, ref), "kid": kid, "kid_std": kid_std, "n": len(feats),
+            "n_reference": len(ref)}
 
 
 def _inception():

@@ -40,7 +40,7 @@ def main():
     parser.add_argument("--arch", required=True)
     parser.add_argument("--weights", default="best.weights.h5", help="file inside RUN_DIR")
     parser.add_argument("--command", required=True, help="the exact training command")
-    parser.add_argument("--role", default="robust", help="robust, standard or judge")
+    parser.add_argument("--role", default="robust", help="robust, standard, judge or extractor (features that score generated images)", choices=["robust", "standard", "judge", "extractor"])
     parser.add_argument("--eps", type=float, default=0.5)
     parser.add_argument("--eval-images", type=int, default=10000)
     parser.add_argument("--robust-images", type=int, default=None,

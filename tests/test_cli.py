@@ -26,6 +26,8 @@ def test_tour_quick_writes_every_grid_and_metrics(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"generation", "inpainting", "super_resolution", "sketch_to_image", "translation",
                             "manipulation"}
+    # Small-N scores say so in their names; robust features come from the independent extractor.
+    assert set(metrics["generation"]["kid_robust_features_small_n"]) == {"robust", "standard", "seeds"}
     assert not [n for n in names if n.startswith(".")], "no temporary files left behind"
     # TensorFlow's start-up chatter on a machine without a GPU is filtered out (robustkeras._quiet).
     for noise in ("Could not find cuda drivers", "oneDNN custom operations", "cuInit", "absl::InitializeLog"):
