@@ -116,9 +116,10 @@ def judge_accuracy(judge, images, targets, *, low_pass_factor=None):
     return float(np.mean(np.argmax(predict_logits(judge, images), 1) == targets))
 
 
-def features(model, images, *, batch_size=500):
-    """Penultimate features of `model` (numpy float64)."""
-    images = _checks.images("images", images, channels=None)
+def features(model, images, *, batch_size=500, name="images"):
+    """Penultimate features of `model` (numpy float64); `images` must fit the model's input."""
+    spec = _checks.classifier(model)
+    images = _checks.images_for(spec, name, images)
     batch_size = _checks.positive_int("batch_size", batch_size)
     fm = feature_model(model)
     out = [np.asarray(fm(images[a:a + batch_size], training=False)[1]) for a in range(0, len(images), batch_size)]
@@ -144,37 +145,45 @@ def frechet_distance(feats_a, feats_b):
 
 def feature_distance(judge, images, reference):
     """Frechet distance between judge features of `images` and of real `reference` images (offline FID)."""
-    images = _checks.images("images", images, channels=None)
-    reference = _checks.images("reference", reference, channels=None)
-    return frechet_distance(features(judge, images), features(judge, reference))
+    return frechet_distance(features(judge, images), features(judge, reference, name="reference"))
 
 
-def _check_feature_pair(feats_a, feats_b):
-    for name, feats in (("feats_a", feats_a), ("feats_b", feats_b)):
-        shape = np.shape(feats)
-        if len(shape) != 2 or shape[0] < 2 or not np.all(np.isfinite(feats)):
-            raise ValueError(f"Expected `{name}` to be finite features (N >= 2, D). Received: {name}.shape={shape}")
-    if np.shape(feats_a)[1] != np.shape(feats_b)[1]:
-        raise ValueError(f"Expected `feats_b` with {np.shape(feats_a)[1]} features like `feats_a`. "
-                         f"Received: feats_b.shape={np.shape(feats_b)}")
-    return np.asarray(feats_a, np.float64), np.asarray(feats_b, np.float64)
+def _check_feature_pair(feats_a, feats_b, names=("feats_a", "feats_b")):
+    out = []
+    for name, feats in zip(names, (feats_a, feats_b)):
+        try:
+            feats = np.asarray(feats, np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"Expected `{name}` to be numeric features (N, D). Received: {_checks._fmt(feats)}") from None
+        if feats.ndim != 2 or len(feats) < 2 or not np.all(np.isfinite(feats)):
+            raise ValueError(f"Expected `{name}` to be finite features (N >= 2, D). Received: {name}.shape={feats.shape}")
+        out.append(feats)
+    if out[0].shape[1] != out[1].shape[1]:
+        raise ValueError(f"Expected `{names[1]}` with {out[0].shape[1]} features like `{names[0]}`. "
+                         f"Received: {names[1]}.shape={out[1].shape}")
+    return out
 
 
-def _unbiased_mmd2(a, b):
-    """Unbiased MMD^2 with the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3."""
-    d = a.shape[1]
-    k_aa, k_bb, k_ab = ((a @ a.T) / d + 1) ** 3, ((b @ b.T) / d + 1) ** 3, ((a @ b.T) / d + 1) ** 3
-    m, n = len(a), len(b)
-    return ((k_aa.sum() - np.trace(k_aa)) / (m * (m - 1)) + (k_bb.sum() - np.trace(k_bb)) / (n * (n - 1))
-            - 2 * k_ab.mean())
+def _kernel(a, b):
+    """The cubic polynomial kernel k(x, y) = (x.y / d + 1)^3, as a matrix."""
+    return ((a @ b.T) / a.shape[1] + 1) ** 3
+
+
+def _within(a):
+    """Mean of k(x_i, x_j) over i != j: one side's term of the unbiased MMD^2."""
+    k = _kernel(a, a)
+    return (k.sum() - np.trace(k)) / (len(a) * (len(a) - 1))
 
 
 def kernel_distance(feats_a, feats_b, *, subsets=100, subset_size=1000, seed=0):
     """Kernel distance (the KID formula, Binkowski et al. 2018): unbiased MMD^2, cubic polynomial kernel.
 
     Unlike the Frechet distance it has no bias at small N (its expectation is 0
-    for two samples of one distribution), so figures on a few hundred images can
-    be compared with figures on thousands. Averaged over `subsets` random
+    for two samples of one distribution, so single values can be slightly
+    negative; a set scored against itself is not a floor: use a disjoint real
+    sample), so figures on a few hundred images can be compared with figures on
+    thousands. When one side has at most `subset_size` rows it is used whole in
+    every subset, and the std then reflects only the other side's resampling. Averaged over `subsets` random
     subsets of `min(subset_size, len(a), len(b))` rows of each side.
 
     Args:
@@ -192,10 +201,17 @@ def kernel_distance(feats_a, feats_b, *, subsets=100, subset_size=1000, seed=0):
     a, b = _check_feature_pair(feats_a, feats_b)
     subsets = _checks.positive_int("subsets", subsets)
     subset_size = _checks.positive_int("subset_size", subset_size, minimum=2)
+    seed = None if seed is None else _checks.positive_int("seed", seed, minimum=0)
     size = min(subset_size, len(a), len(b))
     rng = np.random.default_rng(seed)
-    values = [_unbiased_mmd2(a[rng.choice(len(a), size, replace=False)], b[rng.choice(len(b), size, replace=False)])
-              for _ in range(subsets)]
+    # A side used whole in every subset has the same within-term each time: computed once.
+    whole = {side: _within(x) for side, x in (("a", a), ("b", b)) if len(x) == size}
+    values = []
+    for _ in range(subsets):
+        pa, pb = rng.choice(len(a), size, replace=False), rng.choice(len(b), size, replace=False)
+        within_a = whole["a"] if "a" in whole else _within(a[pa])
+        within_b = whole["b"] if "b" in whole else _within(b[pb])
+        values.append(within_a + within_b - 2 * _kernel(a[pa], b[pb]).mean())
     return float(np.mean(values)), float(np.std(values))
 
 
@@ -218,8 +234,15 @@ def feature_scores(extractor, images, reference, *, reference_features=None, sub
     Example:
         >>> feature_scores(pretrained.load("fastnet_small_l2_robust"), generated, x_test)["kid"]
     """
+    if reference is None and reference_features is None:
+        raise ValueError("Expected `reference` images or `reference_features`. Received: both None")
     feats = features(extractor, images)
-    ref = features(extractor, reference) if reference_features is None else np.asarray(reference_features, np.float64)
+    if reference_features is None:
+        ref = features(extractor, reference, name="reference")
+        names = ("images", "reference")
+    else:
+        ref, names = reference_features, ("images", "reference_features")
+    feats, ref = _check_feature_pair(feats, ref, names=names)
     kid, kid_std = kernel_distance(feats, ref, subsets=subsets, seed=seed)
     return {"frechet": frechet_distance(feats, ref), "kid": kid, "kid_std": kid_std, "n": len(feats),
             "n_reference": len(ref)}

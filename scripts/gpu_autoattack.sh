@@ -9,6 +9,8 @@
 #
 # Usage (from the repository root): OUT=/some/folder LIMIT=1000 bash scripts/gpu_autoattack.sh
 set -u
+: "${OUT:?set OUT to the folder for results}"
+mkdir -p "$OUT" || exit 1
 start=$(date +%s)
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
   || exit 1
@@ -18,16 +20,20 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader ||
 [ -n "${DATA:-}" ] || python3 .gpu/make_batches.py /tmp/cifar || exit 1
 echo "setup took $(( $(date +%s) - start )) s"
 left=$(( ${STOP_SECONDS:-500} - ($(date +%s) - start) ))
+[ "$left" -gt 30 ] || { echo "setup used the time budget (STOP_SECONDS)"; exit 1; }  # timeout 0 would not stop
 models=${MODELS:-fastnet_l2_robust resnet18_l2_robust mobilenetv2_l2_robust}
 for model in $models; do
   timeout "$left" python3 -m robustkeras.cli eval --model "$model" --attack autoattack --version standard \
     --limit "${LIMIT:-1000}" --state "$OUT/$model.state.json" > "$OUT/$model.json" 2> "$OUT/$model.err" &
+  pids="${pids:-} $!"
 done
 while [ -n "$(jobs -r)" ]; do
   sleep 20
   echo "t=$(( $(date +%s) - start )) s"
   for model in $models; do echo "  $model: $(tail -c 300 "$OUT/$model.err" | tr '\r' '\n' | tail -n1)"; done
 done
-wait
+failed=0
+for pid in $pids; do wait "$pid" || failed=1; done
 for model in $models; do echo "== $model"; cat "$OUT/$model.json"; tail -c 400 "$OUT/$model.err"; echo; done
 echo "all done in $(( $(date +%s) - start )) s"
+exit $failed

@@ -389,13 +389,14 @@ for name, model in (("standard", plain), ("adversarially trained", robust_small)
 # shape of the loss. The field's standard is **AutoAttack** (Croce & Hein 2020): Auto-PGD
 # (APGD) halves its step size when progress stalls, keeps momentum, runs 100 steps with the
 # cross-entropy, then again with a *targeted DLR* loss towards each of the 9 other classes,
-# and an image counts as robust only if it survives every run. On the shipped model
-# (measured on the offline CIFAR-10 copy, see its manifest):
+# and an image counts as robust only if it survives every run. The *standard* version, the
+# figure papers and RobustBench report, adds two more attacks: FAB-T and the gradient-free
+# Square. On the shipped model (measured on the offline CIFAR-10 copy, see its manifest):
 
 # %%
 manifest = pretrained.manifest()["fastnet_l2_robust"]
 print(f"PGD-20, all {manifest['eval']['n']} test images:  robust {manifest['eval']['robust']:.3f}")
-print(f"AutoAttack (APGD-CE + APGD-T), first {manifest['autoattack']['n']}:  "
+print(f"{manifest['autoattack']['attack']}, first {manifest['autoattack']['n']}:  "
       f"robust {manifest['autoattack']['robust']:.3f}  (clean {manifest['autoattack']['clean']:.3f})")
 
 # %% [markdown]
