@@ -168,7 +168,7 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
 
     Args:
         out_dir: output folder.
-        model_name: the pretrained robust model, or its name with "_int8" for its int8 twin.
+        model_name: the pretrained robust model.
         quick: tiny step counts (seconds; for tests).
         seed: seed of generation.
         tasks: subset of task names (default all).
@@ -188,10 +188,8 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
     # The tour contrasts a robust model with the standard one, judged by the judge: another role
     # (the judge judging its own images) would print meaningless figures.
     robust = {name for name, entry in pretrained.manifest().items() if entry.get("role") == "robust"}
-    int8 = {f"{name}_int8": name for name in robust}  # the int8 twin, quantised at load (pretrained.load_quantized)
-    model_name = _checks.one_of("name", model_name, robust | set(int8))
-    chosen = pretrained.load_quantized(int8[model_name]).twin if model_name in int8 else pretrained.load(model_name)
-    models = {"robust": chosen, "standard": pretrained.load("fastnet_standard"),
+    model_name = _checks.one_of("name", model_name, robust)
+    models = {"robust": pretrained.load(model_name), "standard": pretrained.load("fastnet_standard"),
               "judge": pretrained.load("fastnet_judge"), "extractor": pretrained.load("fastnet_small_l2_robust")}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
