@@ -74,13 +74,19 @@ def _inpainting(models, x, y, out, quick, seed):
     xs, ys = x[pick], y[pick]
     mask = synthesis.make_mask("center", xs)
     result = synthesis.inpaint(robust, xs, ys, mask, steps=8 if quick else 60)
-    image_grid([xs, result.start, result.images], column_titles=["original", "masked", "inpainted"],
+    diffusion = synthesis.diffusion_fill(xs, mask)  # the no-classifier baseline a classifier must beat
+    image_grid([xs, result.start, diffusion, result.images],
+               column_titles=["original", "masked", "diffusion (no classifier)", "inpainted"],
                row_labels=[CLASSES[c] for c in ys], path=out / "inpainting.png",
                title="Inpainting (centre 25 % missing)")
     return {"target_prob_masked": _probs(robust, result.start, ys), "target_prob_inpainted": _probs(robust, result.images, ys),
             "judge_accuracy_masked": metrics.judge_accuracy(judge, result.start, ys),
             "judge_accuracy_inpainted": metrics.judge_accuracy(judge, result.images, ys),
-            "psnr_masked": metrics.psnr(result.start, xs), "psnr_inpainted": metrics.psnr(result.images, xs)}
+            "lowpass_judge_accuracy_inpainted": metrics.judge_accuracy(judge, result.images, ys, low_pass_factor=2),
+            "psnr_masked": metrics.psnr(result.start, xs), "psnr_inpainted": metrics.psnr(result.images, xs),
+            "hole_psnr_mean_fill": synthesis.hole_psnr(synthesis.mean_fill(xs, mask), xs, mask),
+            "hole_psnr_diffusion": synthesis.hole_psnr(diffusion, xs, mask),
+            "hole_psnr_inpainted": synthesis.hole_psnr(result.images, xs, mask)}
 
 
 def _super_resolution(models, x, y, out, quick, seed):
@@ -168,7 +174,7 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
 
     Args:
         out_dir: output folder.
-        model_name: the pretrained robust model.
+        model_name: the pretrained robust model, or its name with "_int8" for its int8 twin.
         quick: tiny step counts (seconds; for tests).
         seed: seed of generation.
         tasks: subset of task names (default all).
@@ -188,8 +194,10 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
     # The tour contrasts a robust model with the standard one, judged by the judge: another role
     # (the judge judging its own images) would print meaningless figures.
     robust = {name for name, entry in pretrained.manifest().items() if entry.get("role") == "robust"}
-    model_name = _checks.one_of("name", model_name, robust)
-    models = {"robust": pretrained.load(model_name), "standard": pretrained.load("fastnet_standard"),
+    int8 = {f"{name}_int8": name for name in robust}  # the int8 twin, quantised at load (pretrained.load_quantized)
+    model_name = _checks.one_of("name", model_name, robust | set(int8))
+    chosen = pretrained.load_quantized(int8[model_name]).twin if model_name in int8 else pretrained.load(model_name)
+    models = {"robust": chosen, "standard": pretrained.load("fastnet_standard"),
               "judge": pretrained.load("fastnet_judge"), "extractor": pretrained.load("fastnet_small_l2_robust")}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
