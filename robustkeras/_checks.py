@@ -200,7 +200,7 @@ class ModelSpec:
         return None if self.shape is None else self.shape[-1]
 
 
-def classifier(model, *, name="model", num_classes=None):
+def classifier(model, *, name="model", num_classes=None, gradients=False):
     """Check that `model` is a classifier taking [0, 1] images; return its `ModelSpec`.
 
     The image shape and the class count come from the model. A model with
@@ -208,10 +208,16 @@ def classifier(model, *, name="model", num_classes=None):
     rescales its input by 1/127 or less before its first weighted layer (e.g.
     `Rescaling(1/255)`, also inside a nested model) expects [0, 255] pixels
     and is refused (wrap it with `robustkeras.models.pixel_model(model, (0, 255))`).
-    `num_classes`, if given, must agree with the model.
+    `num_classes`, if given, must agree with the model. With `gradients=True`
+    (gradient attacks, synthesis), a model that declares `differentiable = False`
+    (e.g. an int8 TensorFlow Lite model) is refused.
     """
     if not callable(model):
         raise ValueError(f"Expected `{name}` to be a Keras classifier. Received: {name}={_fmt(model)}")
+    if gradients and getattr(model, "differentiable", True) is False:
+        raise ValueError(f"Expected `{name}` to be a differentiable classifier (this step needs input gradients). "
+                         f"Received: {type(model).__name__}, which has no gradients"
+                         + (f"; {model.no_gradients_hint}" if getattr(model, "no_gradients_hint", None) else ""))
     from robustkeras.models import introspect
 
     inputs = _model_inputs(model)

@@ -94,7 +94,8 @@ def build_parser():
 
     tour = sub.add_parser("tour", help="run every synthesis task on the bundled robust model")
     tour.add_argument("--out", default="tour_output", help="folder for the PNG grids and metrics")
-    tour.add_argument("--model", default="fastnet_l2_robust", help="pretrained robust model name")
+    tour.add_argument("--model", default="fastnet_l2_robust",
+                      help="pretrained robust model name (add _int8 for its int8-quantised twin)")
     tour.add_argument("--quick", action="store_true", help="tiny settings (seconds, for tests)")
     tour.add_argument("--seed", type=int, default=0)
     tour.set_defaults(func=_tour)

@@ -195,7 +195,7 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
     # (the judge judging its own images) would print meaningless figures.
     robust = {name for name, entry in pretrained.manifest().items() if entry.get("role") == "robust"}
     int8 = {f"{name}_int8": name for name in robust}  # the int8 twin, quantised at load (pretrained.load_quantized)
-    model_name = _checks.one_of("name", model_name, robust | set(int8))
+    model_name = _checks.one_of("model_name", model_name, robust | set(int8))
     chosen = pretrained.load_quantized(int8[model_name]).twin if model_name in int8 else pretrained.load(model_name)
     models = {"robust": chosen, "standard": pretrained.load("fastnet_standard"),
               "judge": pretrained.load("fastnet_judge"), "extractor": pretrained.load("fastnet_small_l2_robust")}

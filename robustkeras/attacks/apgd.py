@@ -265,7 +265,7 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", target=None, target_ra
         >>> x_t = apgd(model, x, y, norm="l2", eps=0.5, loss="dlr", target_rank=2)
     """
     target_rank = _legacy_targeted(targeted, target, target_rank)
-    spec = _checks.classifier(model, num_classes=num_classes)
+    spec = _checks.classifier(model, num_classes=num_classes, gradients=True)
     x = _checks.images_for(spec, "x", x, model=model)
     y = _checks.labels("y", y, n=x.shape[0], num_classes=spec.num_classes)
     norm = _checks.one_of("norm", norm, {"l2", "linf"})

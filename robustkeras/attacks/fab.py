@@ -202,7 +202,7 @@ def fab(model, x, y, *, norm, eps=None, target=None, target_rank=None, steps=100
     from robustkeras.attacks.apgd import _resolve_target
     from robustkeras.models.introspect import logits_model
 
-    spec = _checks.classifier(model)
+    spec = _checks.classifier(model, gradients=True)
     x = _checks.images_for(spec, "x", x, model=model)
     model = logits_model(model)  # a softmax model is attacked on its logits, as pgd and apgd do
     norm = _checks.one_of("norm", norm, {"l2", "linf"})

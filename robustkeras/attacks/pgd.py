@@ -139,7 +139,7 @@ def pgd(model, x, y, *, norm, eps, step_size, steps, target=None, random_start=T
 def checked_pgd(model, x, y, target, *, norm, eps, step_size, steps, random_start, loss, restarts, seed,
                 num_classes, legacy):
     """`pgd` after the legacy `targeted=` form is resolved (`legacy`: `y` holds the targets, not true labels)."""
-    spec = _checks.classifier(model, num_classes=num_classes)
+    spec = _checks.classifier(model, num_classes=num_classes, gradients=True)
     x = _checks.images_for(spec, "x", x, model=model)
     y = _checks.labels("y", y, n=x.shape[0], num_classes=spec.num_classes)
     if target is not None:

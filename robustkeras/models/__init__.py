@@ -5,8 +5,11 @@ from robustkeras import backend as _backend  # noqa: F401  (refuses unsupported 
 from robustkeras.models.fastnet import fastnet
 from robustkeras.models.introspect import feature_model, logits_model, pixel_model
 from robustkeras.models.layers import Standardize
+from robustkeras.models.int8_twin import int8_twin
 from robustkeras.models.mobilenet import mobilenetv2_cifar
+from robustkeras.models.quantize import QuantizedModel, quantize
 from robustkeras.models.resnet import resnet18_cifar
+from robustkeras.models.tflite_runner import TFLiteClassifier
 
 ARCHITECTURES = {
     "fastnet": fastnet,
@@ -50,4 +53,5 @@ def get_model(name, weights=None, **kwargs):
 
 
 __all__ = ["get_model", "ARCHITECTURES", "fastnet", "resnet18_cifar", "mobilenetv2_cifar", "Standardize",
-           "feature_model", "logits_model", "pixel_model"]
+           "feature_model", "logits_model", "pixel_model", "quantize", "QuantizedModel", "int8_twin",
+           "TFLiteClassifier"]

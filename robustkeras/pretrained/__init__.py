@@ -5,6 +5,7 @@ sha256, the exact training command, data, machine and minutes, and measured
 accuracies with the attack stated.
 """
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -91,6 +92,34 @@ def load(name, *, expected_arch=None, path=None, compile=True):
     if compile:
         model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     return model
+
+
+@functools.lru_cache(maxsize=2)
+def load_quantized(name, mode="int8"):
+    """A pretrained model quantised at load: int8 deployable and differentiable twin (`models.quantize`).
+
+    Calibrated on the bundled sample (the first 200 offline CIFAR-10 test
+    images: the only images a fresh clone has), so the same weights always give
+    the same int8 model; the calibration sets only the activation ranges. The
+    benchmark (`benchmarks/quantize_int8.py`) calibrates on training images
+    instead. Needs TensorFlow installed (the converter; under JAX it runs in a
+    subprocess). Converted once per process and name.
+
+    Args:
+        name: one of `available()`.
+        mode: "int8".
+
+    Returns:
+        A `models.QuantizedModel` (`.flatbuffer`, `.tflite`, `.twin`).
+
+    Example:
+        >>> twin = load_quantized("fastnet_l2_robust").twin
+    """
+    from robustkeras.data import load_sample
+    from robustkeras.models.quantize import quantize
+
+    model = load(name, compile=False)
+    return quantize(model, mode, calibration=load_sample()[0])
 
 
 def register(name, *, arch, weights_file, **info):

@@ -166,7 +166,7 @@ def check_settings(steps, step_size, radius):
 
 def checked_model(model):
     """The `ModelSpec` of a synthesis model, after checking it has a layer graph to take features from."""
-    spec = _checks.classifier(model)
+    spec = _checks.classifier(model, gradients=True)
     feature_model(model)  # a clear error now if the features cannot be found
     return spec
 
