@@ -90,7 +90,7 @@ def quantize(model, mode="int8", *, calibration, batch_size=50, num_threads=2):
         >>> q = quantize(pretrained.load("fastnet_l2_robust"), "int8", calibration=calibration)
         >>> x, y = data.load_sample()
         >>> q.size / 1e6, evaluate.clean_accuracy(q.tflite, x, y)
-        (1.67, 0.79)
+        (1.666584, 0.785)
         >>> x_adv = attacks.pgd(q.twin, x, y, norm="l2", eps=0.5, step_size=0.0625, steps=20)
     """
     mode = _checks.one_of("mode", mode, MODES)
