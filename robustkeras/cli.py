@@ -148,7 +148,8 @@ def build_parser():
 
 
 # The library's argument names that a subcommand's flags feed under another name.
-_ALIASES = {"eval": {"name": "--model", "path": "--data"}, "tour": {"name": "--model"},
+_ALIASES = {"eval": {"name": "--model", "path": "--data"},
+            "tour": {"name": "--model", "model_name": "--model"},
             "train": {"name": "--arch", "path": "--data"}}
 
 

@@ -263,7 +263,7 @@ CASES = [
     (plotting.class_grid, dict(images=X, classes=Y, class_names=CLASSES, per_class=3), "per_class"),
     # the tour
     (tour.run_tour, dict(out_dir=_tmp("tour"), tasks=["painting"]), "tasks"),
-    (tour.run_tour, dict(out_dir=_tmp("tour"), model_name="nope"), "name"),
+    (tour.run_tour, dict(out_dir=_tmp("tour"), model_name="nope"), "model_name"),
     (tour.run_tour, dict(out_dir=_tmp("tour"), seed=-1), "seed"),
     # messages that say what is wrong (review R2 #9)
     (pgd, _with(ATTACK, x=np.full_like(X, np.nan)), "x` pixels in [0, 1]. Received: x contains NaN"),
