@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 
 
-def _tensorflow():
+def tensorflow(purpose="Quantising to int8 uses TensorFlow Lite's converter"):
+    """The `tensorflow` module, or an ImportError saying what needs it (the Keras backend may be JAX)."""
     try:
         import tensorflow as tf
     except ImportError as err:
-        raise ImportError("Quantising to int8 uses TensorFlow Lite's converter: install TensorFlow "
-                          "(pip install tensorflow); the Keras backend may still be JAX.") from err
+        raise ImportError(f"{purpose}: install TensorFlow (pip install tensorflow); the Keras backend may "
+                          "still be JAX.") from err
     return tf
 
 
@@ -49,7 +50,7 @@ def _representative(calibration, batch_size):
 
 def convert_here(model, calibration, batch_size):
     """Convert on the TensorFlow backend (this process). Returns flatbuffer bytes."""
-    tf = _tensorflow()
+    tf = tensorflow()
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     from robustkeras.models.introspect import logits_model

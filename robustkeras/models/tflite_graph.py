@@ -8,17 +8,17 @@ installed (the Keras backend may be JAX).
 
 import numpy as np
 
+from robustkeras.models.tflite_convert import tensorflow
+
 _DTYPES = {0: np.float32, 2: np.int32, 3: np.uint8, 4: np.int64, 9: np.int8}  # schema TensorType
 _FUSED = {0: "none", 1: "relu", 2: "relu_n1_to_1", 3: "relu6"}  # schema ActivationFunctionType
 
 
 def _schema():
-    try:
-        from tensorflow.lite.python import schema_py_generated as schema
-        from tensorflow.lite.tools import flatbuffer_utils
-    except ImportError as err:
-        raise ImportError("Reading an int8 TensorFlow Lite model needs TensorFlow (pip install tensorflow); "
-                          "the Keras backend may still be JAX.") from err
+    tensorflow("Reading an int8 TensorFlow Lite model needs TensorFlow's flatbuffer schema")
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
     return schema, flatbuffer_utils
 
 

@@ -28,12 +28,10 @@ def _interpreter_class():
         return Interpreter
     except ImportError:
         pass
-    try:
-        import tensorflow as tf
-    except ImportError as err:
-        raise ImportError("Running an int8 TensorFlow Lite model needs TensorFlow (pip install tensorflow) or "
-                          "LiteRT (pip install ai-edge-litert); the Keras backend may still be JAX.") from err
-    return tf.lite.Interpreter
+    from robustkeras.models.tflite_convert import tensorflow
+
+    return tensorflow("Running an int8 TensorFlow Lite model needs LiteRT (pip install ai-edge-litert) or "
+                      "TensorFlow's interpreter").lite.Interpreter
 
 
 class TFLiteClassifier:

@@ -66,6 +66,11 @@ def conditional_mean(images, mask, classes, *, stats=None, noise_scale=NOISE_SCA
     Example:
         >>> guess = conditional_mean(x, make_mask("center", x), y)
     """
+    return _conditional_mean(*_checked(images, mask, classes, stats, noise_scale))
+
+
+def _checked(images, mask, classes, stats, noise_scale):
+    """The arguments of `conditional_mean` and `conditional_fill`, checked once."""
     images = np.asarray(_checks.images("images", images, channels=None), np.float32)
     mask = np.asarray(_checks.mask("mask", mask, images.shape), np.float32)
     stats = load_class_stats() if stats is None else stats
@@ -75,6 +80,10 @@ def conditional_mean(images, mask, classes, *, stats=None, noise_scale=NOISE_SCA
                          f"{'no such side' if shape is None else shape} (compute_class_stats on such images)")
     classes = _checks.labels("classes", classes, n=len(images), num_classes=num_classes)
     noise_scale = _checks.number("noise_scale", noise_scale, low=0, low_open=True)
+    return images, mask, classes, stats, noise_scale
+
+
+def _conditional_mean(images, mask, classes, stats, noise_scale):
     side, n = images.shape[1], len(images)
     flat = images.reshape(n, -1).astype(np.float64)
     seen = np.broadcast_to(1.0 - mask, images.shape).reshape(n, -1).astype(np.float64)
@@ -110,9 +119,8 @@ def conditional_fill(images, mask, classes, *, stats=None, noise_scale=NOISE_SCA
     Example:
         >>> start = conditional_fill(x, make_mask("center", x), y)
     """
-    images = np.asarray(_checks.images("images", images, channels=None), np.float32)
-    mask = np.asarray(_checks.mask("mask", mask, images.shape), np.float32)
-    guess = conditional_mean(images, mask, classes, stats=stats, noise_scale=noise_scale)
+    images, mask, classes, stats, noise_scale = _checked(images, mask, classes, stats, noise_scale)
+    guess = _conditional_mean(images, mask, classes, stats, noise_scale)
     filled = guess + harmonic_fill(images - guess, mask, iterations=iterations)
     keep = 1.0 - mask
     return (images * keep + np.clip(filled, 0.0, 1.0) * mask).astype(np.float32)

@@ -35,9 +35,14 @@ def mean_fill(images, mask):
     """
     images, mask = _images_and_mask(images, mask)
     keep = 1.0 - mask
+    return (images * keep + _visible_mean(images, keep, empty=0.5) * mask).astype(np.float32)
+
+
+def _visible_mean(values, keep, *, empty):
+    """Per-image, per-channel mean of the visible values `(N, 1, 1, C)`; `empty` where nothing is visible."""
     seen = keep.sum(axis=(1, 2, 3))[:, None]
-    mean = np.where(seen > 0, (images * keep).sum(axis=(1, 2)) / np.maximum(seen, 1e-12), 0.5)
-    return (images * keep + mean[:, None, None, :] * mask).astype(np.float32)
+    mean = np.where(seen > 0, (values * keep).sum(axis=(1, 2)) / np.maximum(seen, 1e-12), empty)
+    return mean[:, None, None, :]
 
 
 def _neighbour_mean(x):
@@ -81,9 +86,7 @@ def harmonic_fill(values, mask, *, iterations=1000, tolerance=1e-5, relaxation=1
         raise ValueError(f"Expected `values` to be a finite batch (N, H, W, C). Received: {_checks._fmt(values)}")
     mask = np.asarray(_checks.mask("mask", mask, values.shape), np.float32)
     keep = 1.0 - mask
-    seen = keep.sum(axis=(1, 2, 3))[:, None]
-    mean = np.where(seen > 0, (values * keep).sum(axis=(1, 2)) / np.maximum(seen, 1e-12), 0.0)
-    x = values * keep + mean[:, None, None, :] * mask
+    x = values * keep + _visible_mean(values, keep, empty=0.0) * mask
     rows, cols = np.indices(values.shape[1:3])
     red = ((rows + cols) % 2 == 0)[None, :, :, None]
     moves = [relaxation * mask * red, relaxation * mask * ~red]
