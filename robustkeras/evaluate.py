@@ -154,20 +154,40 @@ class _RunState:
     stopped.
     """
 
-    def __init__(self, path, settings, n):
+    def __init__(self, path, settings, n, model_logits):
         self.path, self.settings = path, settings
+        # The first clean logits identify the model (settings name only the data): compared with a
+        # tolerance, since thread counts change the last bits of a forward pass.
+        self.model_logits = np.asarray(model_logits, np.float64)
         self.robust, self.unit, self.attacked, self.stages, self.seconds = None, 0, np.zeros(n, bool), {}, 0.0
         if path is not None and os.path.exists(path):
-            with open(path) as f:
-                saved = json.load(f)
+            saved = self._read(path)
             if saved.get("settings") != settings:
                 changed = sorted(k for k in settings if saved.get("settings", {}).get(k) != settings[k])
                 raise ValueError(f"Expected `state_path` to hold a run with the same settings. Received: "
                                  f"state_path={path!r} saved with other {', '.join(changed) or 'settings'} "
                                  f"(delete it to start over)")
+            saved_logits = np.asarray(saved.get("model_logits", []), np.float64)
+            if saved_logits.shape != self.model_logits.shape or not np.allclose(
+                    saved_logits, self.model_logits, rtol=1e-3, atol=1e-3):
+                raise ValueError(f"Expected `state_path` to hold a run of this model. Received: "
+                                 f"state_path={path!r} saved by a model with other logits on these images "
+                                 f"(delete it to start over)")
             self.robust = np.array([c == "1" for c in saved["robust"]])
             self.attacked = np.array([c == "1" for c in saved["attacked"]])
             self.unit, self.stages, self.seconds = saved["unit"], saved["stages"], saved["seconds"]
+
+    @staticmethod
+    def _read(path):
+        try:
+            with open(path) as f:
+                saved = json.load(f)
+            if not isinstance(saved, dict) or not {"robust", "attacked", "unit", "stages", "seconds"} <= set(saved):
+                raise ValueError("not a saved AutoAttack run")
+            return saved
+        except (OSError, ValueError) as err:  # JSONDecodeError is a ValueError
+            raise ValueError(f"Expected `state_path` to be a JSON file saved by an AutoAttack run, or a new path. "
+                             f"Received: state_path={str(path)!r} ({type(err).__name__}: {err})") from err
 
     def save(self, seconds):
         if self.path is None:
@@ -176,7 +196,8 @@ class _RunState:
 
         bits = lambda mask: "".join("1" if b else "0" for b in mask)  # noqa: E731
         write_text(self.path, json.dumps({
-            "settings": self.settings, "robust": bits(self.robust), "unit": self.unit,
+            "settings": self.settings, "model_logits": self.model_logits.round(6).tolist(),
+            "robust": bits(self.robust), "unit": self.unit,
             "attacked": bits(self.attacked), "stages": self.stages, "seconds": round(seconds, 2)}))
 
 
@@ -205,7 +226,7 @@ def autoattack(model, x, y, *, norm, eps, version="apgd", seed=0, batch_size=500
 
     Args:
         model: classifier returning logits, inputs in [0, 1] (the class
-            count comes from its outputs; 9 targets or all wrong classes).
+            count comes from its outputs, at least 4; 9 targets or all wrong classes).
         x, y: float images in [0, 1] and int true labels.
         norm: "l2" or "linf".
         eps: radius of the threat ball.
@@ -237,11 +258,15 @@ def autoattack(model, x, y, *, norm, eps, version="apgd", seed=0, batch_size=500
         raise ValueError(f"Expected `state_path` to be a file path or None. Received: state_path={state_path!r}")
     logits = _logits(model, x, batch_size)  # x is checked: no second scan per call
     y = _checks.labels("y", y, n=len(x), num_classes=logits.shape[-1])
+    if logits.shape[-1] < 4:  # APGD-T's targeted DLR loss uses the 4 largest logits
+        raise ValueError(f"Expected `model` with at least 4 classes for AutoAttack (its APGD-T stage uses the "
+                         f"targeted DLR loss). Received: a model with {logits.shape[-1]} classes; use "
+                         f"attacks.apgd(..., loss='ce'), attacks.square or attacks.fab directly")
     targets = min(AUTOATTACK_VERSIONS[version]["targets"], logits.shape[-1] - 1)
     settings = {"version": version, "norm": norm, "eps": eps, "seed": seed, "batch_size": batch_size, "n": len(x),
                 "labels": hashlib.sha256(y.tobytes()).hexdigest()[:16],
                 "images": hashlib.sha256(x.tobytes()).hexdigest()[:16]}
-    state = _RunState(state_path, settings, len(x))
+    state = _RunState(state_path, settings, len(x), logits[:8])
     start = time.perf_counter() - state.seconds
     clean_ok = np.argmax(logits, 1) == y
     if state.robust is None:

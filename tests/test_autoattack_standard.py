@@ -111,6 +111,31 @@ def test_bad_version_and_state_path_name_themselves(trained):
         evaluate.autoattack(trained, x, y, norm="l2", eps=0.5, state_path=3)
 
 
+def test_state_of_another_model_or_a_bad_file_is_refused(trained, tmp_path):
+    import keras
+
+    x, y = load_sample(4)
+    kwargs = dict(norm="linf", eps=1e-4, version="fast")
+    state = tmp_path / "aa.json"
+    evaluate.autoattack(trained, x, y, state_path=state, **kwargs)
+    other = keras.models.clone_model(trained)  # same architecture, fresh weights
+    with pytest.raises(ValueError, match="`state_path`.*this model"):
+        evaluate.autoattack(other, x, y, state_path=state, **kwargs)
+    (tmp_path / "bad.json").write_text("{not json")
+    for bad in (tmp_path / "bad.json", tmp_path):  # broken JSON; a folder
+        with pytest.raises(ValueError, match="`state_path`"):
+            evaluate.autoattack(trained, x, y, state_path=bad, **kwargs)
+
+
+def test_fewer_than_four_classes_is_refused_up_front():
+    import keras
+
+    x, y = load_sample(4)
+    three = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    with pytest.raises(ValueError, match="`model` with at least 4 classes"):
+        evaluate.autoattack(three, x, y % 3, norm="linf", eps=1e-4, version="fast")
+
+
 def test_cli_takes_the_version():
     parser = cli.build_parser()
     args = parser.parse_args(["eval", "--model", "m", "--attack", "autoattack", "--version", "standard",
