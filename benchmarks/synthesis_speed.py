@@ -23,7 +23,7 @@ def tasks(x, y):
     mask = synthesis.make_mask("center", x)
     region = synthesis.make_mask("center", 1, x.shape[1:3], fraction=0.3)[0]
     return {
-        "generation (60 steps)": lambda m: synthesis.generate(m, y),
+        "generation (20 steps)": lambda m: synthesis.generate(m, y),
         "generation multiscale": lambda m: synthesis.generate(m, y, multiscale=True),
         "inpainting": lambda m: synthesis.inpaint(m, x, y, mask),
         "super-resolution x4": lambda m: synthesis.super_resolve(m, synthesis.downsample(x, 4), y, factor=4),

@@ -44,10 +44,10 @@ def test_bad_kernel_distance_arguments_name_themselves(kwargs, name):
 
 @pytest.fixture(scope="module")
 def generated():
-    """Robust and standard generation from the same seeds, tiny settings (2 per class, 20 steps)."""
+    """Robust and standard generation from the same seeds: 2 per class, `generate`'s default settings."""
     classes = np.repeat(np.arange(10), 2)
-    robust = synthesis.generate(pretrained.load("fastnet_l2_robust"), classes, steps=20, seed=3)
-    standard = synthesis.generate(pretrained.load("fastnet_standard"), classes, steps=20, seed=3)
+    robust = synthesis.generate(pretrained.load("fastnet_l2_robust"), classes, seed=3)
+    standard = synthesis.generate(pretrained.load("fastnet_standard"), classes, seed=3)
     return robust.images, standard.images, robust.start
 
 
