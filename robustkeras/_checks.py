@@ -28,12 +28,12 @@ def non_negative(name, value):
     return value
 
 
-def positive_int(name, value, minimum=1):
-    """Require an integer >= `minimum` and return it as a Python int."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(
-            f"Expected `{name}` to be an integer >= {minimum}. Received: {name}={_fmt(value)}"
-        )
+def positive_int(name, value, minimum=1, maximum=None):
+    """Require an integer >= `minimum` (and <= `maximum`, if given) and return it as a Python int."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum
+            or (maximum is not None and value > maximum)):
+        bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise ValueError(f"Expected `{name}` to be an integer {bounds}. Received: {name}={_fmt(value)}")
     return int(value)
 
 

@@ -29,7 +29,7 @@ def _generation(models, x, y, out, quick, seed):
     robust, standard, judge = models["robust"], models["standard"], models["judge"]
     per_class = 2 if quick else 8
     classes = np.repeat(np.arange(10), per_class)
-    kw = dict(steps=8 if quick else 20, seed=seed)
+    kw = dict(steps=8, seed=seed) if quick else dict(seed=seed)  # generate's own default steps otherwise
     gen_r = synthesis.generate(robust, classes, **kw)
     gen_s = synthesis.generate(standard, classes, **kw)
     shown = min(per_class, 4)

@@ -206,6 +206,7 @@ CASES = [
     (synthesis.generate, dict(model=MODEL, target=[10]), "target"),
     (synthesis.generate, dict(model=MODEL, target=[]), "target"),
     (synthesis.generate, dict(model=MODEL, target=[1], steps=2, multiscale=True), "steps"),
+    (synthesis.generate, dict(model=MODEL, target=[1], steps=2**31), "steps"),  # past the int32 loop counter
     (synthesis.generate, dict(model=MODEL, target=[1], step_size=-1.0), "step_size"),
     (synthesis.generate, dict(model=MODEL, target=[1], seed=-1), "seed"),
     (synthesis.inpaint, dict(model=MODEL, images=X, target=Y, mask=np.ones((4, 16, 16, 1))), "mask"),

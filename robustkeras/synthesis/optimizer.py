@@ -24,6 +24,8 @@ from robustkeras.attacks.steps import L2Step
 from robustkeras.models import introspect
 from robustkeras.models.introspect import feature_model
 
+MAX_STEPS = 2**31 - 1  # the loop counter is an int32 tensor
+
 
 @dataclasses.dataclass
 class SynthesisResult:
@@ -136,7 +138,7 @@ def optimize(model, start, *, objective, params, steps, step_size, radius=np.inf
 
     Example:
         >>> result = optimize(model, start, objective=class_objective,
-        ...                   params={"target": targets}, steps=60, step_size=1.0, radius=30)
+        ...                   params={"target": targets}, steps=20, step_size=1.0, radius=30)
     """
     spec = checked_model(model)
     start = _checks.images_for(spec, "start", start, allow_smaller=True)
@@ -158,7 +160,7 @@ def optimize(model, start, *, objective, params, steps, step_size, radius=np.inf
 
 def check_settings(steps, step_size, radius):
     """The optimizer's `steps` (>= 1), `step_size` (>= 0) and `radius` (>= 0 or inf), checked."""
-    steps = _checks.positive_int("steps", steps)
+    steps = _checks.positive_int("steps", steps, maximum=MAX_STEPS)
     step_size = _checks.non_negative("step_size", step_size)
     radius = np.inf if _is_plus_inf(radius) else _checks.non_negative("radius", radius)
     return steps, step_size, radius
