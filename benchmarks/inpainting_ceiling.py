@@ -37,7 +37,7 @@ import _common
 from robustkeras.data import load_cifar10_arrays, to_float
 from robustkeras.imageops import make_mask
 from robustkeras.synthesis.conditional_seeds import conditional_fill
-from robustkeras.synthesis.inpaint_baselines import diffusion_fill, harmonic_fill, hole_psnr
+from robustkeras.synthesis.inpaint_baselines import diffusion_fill, hole_psnr, seamless_paste
 
 RIDGE = 1e-4
 NEIGHBOURS = 50
@@ -55,7 +55,7 @@ def gaussian_fill(images, mask, means, covariance):
         gain = np.linalg.solve(covariance[np.ix_(seen, seen)] + RIDGE * np.eye(seen.sum()),
                                covariance[np.ix_(seen, hole)])
         out[np.ix_(rows, hole)] = means[rows][:, hole] + (flat[np.ix_(rows, seen)] - means[rows][:, seen]) @ gain
-    return _paste(images, mask, out.reshape(images.shape))
+    return seamless_paste(images, mask, out.reshape(images.shape))  # exact on the visible pixels: no seam
 
 
 def neighbour_fill(images, mask, train):
@@ -66,11 +66,7 @@ def neighbour_fill(images, mask, train):
     distance = seen @ (bank ** 2).T - 2.0 * query @ bank.T  # + |query|^2, the same for every candidate
     nearest = np.argpartition(distance, NEIGHBOURS, axis=1)[:, :NEIGHBOURS]
     guess = train[nearest].mean(axis=1)
-    return _paste(images, mask, guess + harmonic_fill(images - guess, mask))
-
-
-def _paste(images, mask, fill):
-    return (images * (1.0 - mask) + np.clip(fill, 0.0, 1.0) * mask).astype(np.float32)
+    return seamless_paste(images, mask, guess)
 
 
 def main():

@@ -19,7 +19,7 @@ with a seam; `conditional_fill` adds the harmonic fill of the residual
 import numpy as np
 
 from robustkeras import _checks
-from robustkeras.synthesis.inpaint_baselines import harmonic_fill
+from robustkeras.synthesis.inpaint_baselines import seamless_paste
 from robustkeras.synthesis.seeds import load_class_stats, stats_shape
 
 # The residual variance is inflated 100 times (std x10): the residual left by 24
@@ -121,6 +121,4 @@ def conditional_fill(images, mask, classes, *, stats=None, noise_scale=NOISE_SCA
     """
     images, mask, classes, stats, noise_scale = _checked(images, mask, classes, stats, noise_scale)
     guess = _conditional_mean(images, mask, classes, stats, noise_scale)
-    filled = guess + harmonic_fill(images - guess, mask, iterations=iterations)
-    keep = 1.0 - mask
-    return (images * keep + np.clip(filled, 0.0, 1.0) * mask).astype(np.float32)
+    return seamless_paste(images, mask, guess, iterations=iterations)

@@ -101,6 +101,28 @@ def harmonic_fill(values, mask, *, iterations=1000, tolerance=1e-5, relaxation=1
     return (values * keep + x * mask).astype(np.float32)
 
 
+def seamless_paste(images, mask, guess, *, iterations=1000):
+    """Paste `guess` into the hole, its seam with the border removed by the harmonic fill of the residual.
+
+    The fill is `guess + harmonic_fill(images - guess)`: the guess sets colours and
+    layout, the residual's diffusion makes it meet the visible pixels continuously.
+
+    Args:
+        images: float `(N, H, W, C)` in [0, 1] (the masked pixels are ignored).
+        mask: `(N, H, W, 1)` or `(H, W, 1)`, 1 where pixels are missing.
+        guess: float `(N, H, W, C)`, any finite values (e.g. a conditional mean).
+        iterations: the most sweeps of the residual's harmonic fill.
+
+    Returns:
+        float32 `(N, H, W, C)` in [0, 1]: outside the mask exactly `images`.
+
+    Example:
+        >>> filled = seamless_paste(x, mask, neighbours.mean(axis=1))
+    """
+    filled = guess + harmonic_fill(images - guess, mask, iterations=iterations)
+    return (images * (1.0 - mask) + np.clip(filled, 0.0, 1.0) * mask).astype(np.float32)
+
+
 def diffusion_fill(images, mask, *, iterations=1000, tolerance=1e-5):
     """Harmonic (Laplace) fill of the hole from its border: no classifier, no data.
 
