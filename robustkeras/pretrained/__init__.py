@@ -8,6 +8,7 @@ accuracies with the attack stated.
 import functools
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import keras
@@ -61,11 +62,23 @@ def _weights_path(name, entry, path):
     return path
 
 
+def _user_entry(name):
+    """The entry of a converted model (`robustkeras.models.from_torch`): a name in the user registry or its
+    `.weights.h5` path; `None` if neither."""
+    from robustkeras.convert import registry
+
+    if not isinstance(name, (str, os.PathLike)):
+        return None
+    entry = registry.entries().get(str(name)) if isinstance(name, str) else None
+    return entry if entry is not None else registry.entry_for_weights(name)
+
+
 def load(name, *, expected_arch=None, path=None, compile=True):
     """Load a pretrained model by name, after checking its weights file's sha256.
 
     Args:
-        name: one of `available()`.
+        name: one of `available()`, or a model converted with `robustkeras.models.from_torch`: its name in
+            the user registry (`robustkeras.convert.registry_folder()`) or the path of its `.weights.h5`.
         expected_arch: raise if the entry is of another architecture.
         path: load this weights file instead of the shipped one (still hash-checked).
         compile: compile with cross-entropy on logits and accuracy.
@@ -77,6 +90,10 @@ def load(name, *, expected_arch=None, path=None, compile=True):
         >>> model = load("fastnet_l2_robust")
     """
     entries = manifest()
+    user = None if isinstance(name, str) and name in entries else _user_entry(name)
+    if user is not None:
+        entries, name = {**entries, str(name): user}, str(name)
+        path = user["path"] if path is None else path
     name = _checks.one_of("name", name, entries)
     if expected_arch is not None:
         _checks.one_of("expected_arch", expected_arch, ARCHITECTURES)
