@@ -33,6 +33,9 @@ def read_checkpoint(path, *, skip_unsafe=False):
     if zipfile.is_zipfile(path) or start.startswith(b"\x80"):
         obj, skipped = load_torch_file(path, skip_unsafe=skip_unsafe)
         return obj, "torch-zip" if zipfile.is_zipfile(path) else "torch-legacy", skipped
+    if start.startswith(b"PK"):
+        raise ValueError(f"Expected a PyTorch checkpoint (torch.save zip or pre-1.6 format). Received: {path} "
+                         "(a zip archive without its directory: truncated or damaged; download it again)")
     if len(start) == 9 and start[8:9] == b"{":
         return load_safetensors(path), "safetensors", []
     raise ValueError(f"Expected a PyTorch checkpoint (torch.save zip or pre-1.6 format) or a safetensors file. "

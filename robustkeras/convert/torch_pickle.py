@@ -130,8 +130,8 @@ class RestrictedUnpickler(pickle.Unpickler):
         if not self.skip_unsafe:
             raise UnsafeCheckpointError(
                 f"Expected a checkpoint holding only tensors and plain containers. Received: {self.source} asks "
-                f"for `{qualname}` (refused: loading it would run code from the file; if you trust the "
-                "rest of the file and need only its weights, pass skip_unsafe=True to skip such objects)")
+                f"for `{qualname}` (refused: loading it the usual way would run code from the file; to read "
+                "only its tensors and skip such objects, never calling them, pass skip_unsafe=True)")
         self.skipped.append(qualname)
         return type(f"Skipped_{name}", (Skipped,), {"qualname": qualname})
 

@@ -12,6 +12,7 @@ from robustkeras.synthesis.conditional_seeds import conditional_fill, conditiona
 from robustkeras.synthesis.generation import class_objective, generate
 from robustkeras.synthesis.inpaint import inpaint, inpaint_objective, make_mask
 from robustkeras.synthesis.inpaint_baselines import diffusion_fill, harmonic_fill, hole_psnr, mean_fill
+from robustkeras.synthesis.lowres_stats import generate_upsampled, lowres_class_stats, read_class_folders, upsampled_seeds
 from robustkeras.synthesis.manipulation import FeaturePainter, feature_objective, manipulate
 from robustkeras.synthesis.optimizer import SynthesisResult, class_probability, feature_model, optimize
 from robustkeras.synthesis.seeds import compute_class_stats, load_class_stats, sample_seeds
@@ -28,4 +29,5 @@ __all__ = [
     "make_sketch", "strokes_to_sketch", "sketch_to_image",
     "translate", "PAIRS",
     "manipulate", "feature_objective", "FeaturePainter",
+    "lowres_class_stats", "read_class_folders", "upsampled_seeds", "generate_upsampled",
 ]
