@@ -76,7 +76,8 @@ def _eval(args):
 def _tour(args):
     from robustkeras.tour import run_tour
 
-    run_tour(out_dir=args.out, model_name=args.model, quick=args.quick, seed=args.seed)
+    run_tour(out_dir=args.out, model_name=args.model, quick=args.quick, seed=args.seed, images=args.images,
+             classes=args.classes)
     return 0
 
 
@@ -98,6 +99,8 @@ def build_parser():
                       help="pretrained robust model name (add _int8 for its int8-quantised twin)")
     tour.add_argument("--quick", action="store_true", help="tiny settings (seconds, for tests)")
     tour.add_argument("--seed", type=int, default=0)
+    tour.add_argument("--images", default=None, help="converted models: folder of class sub-folders (docs/imagenet.md)")
+    tour.add_argument("--classes", default=None, help="converted models: class list (.txt or imagenet_class_index.json)")
     tour.set_defaults(func=_tour)
 
     train = sub.add_parser("train", help="train a model (adversarially if --eps > 0), resumable")

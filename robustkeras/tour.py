@@ -169,12 +169,16 @@ def _print_table(results):
         print(f"  {task:17s} {cells}")
 
 
-def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=False, seed=0, tasks=None):
+def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=False, seed=0, tasks=None, images=None,
+             classes=None):
     """Run the synthesis tasks, write one PNG per task and `metrics.json` into `out_dir`.
 
     Args:
         out_dir: output folder.
-        model_name: the pretrained robust model, or its name with "_int8" for its int8 twin.
+        model_name: the pretrained robust model, or its name with "_int8" for its int8 twin, or a model
+            converted with `robustkeras.models.from_torch` (then `images` and `classes` are needed: see
+            `robustkeras.tour_folder.run_folder_tour`).
+        images, classes: for a converted model: a folder of class sub-folders and the class list file.
         quick: tiny step counts (seconds; for tests).
         seed: seed of generation.
         tasks: subset of task names (default all).
@@ -193,6 +197,14 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
         raise ValueError("Expected `tasks` to name at least one task. Received: tasks=[]")
     # The tour contrasts a robust model with the standard one, judged by the judge: another role
     # (the judge judging its own images) would print meaningless figures.
+    if isinstance(model_name, str) and model_name not in pretrained.manifest() and pretrained._user_entry(model_name):
+        if images is None or classes is None:
+            raise ValueError(f"Expected `images` and `classes` (--images DIR --classes FILE) for the converted model "
+                             f"{model_name!r}. Received: images={images!r}, classes={classes!r}")
+        from robustkeras.tour_folder import run_folder_tour
+
+        return run_folder_tour(pretrained.load(model_name), images=images, classes=classes, out_dir=out_dir,
+                               quick=quick, seed=seed, tasks=tasks)
     robust = {name for name, entry in pretrained.manifest().items() if entry.get("role") == "robust"}
     int8 = {f"{name}_int8": name for name in robust}  # the int8 twin, quantised at load (pretrained.load_quantized)
     model_name = _checks.one_of("model_name", model_name, robust | set(int8))

@@ -102,3 +102,57 @@ def test_full_width_resnet50_generates_and_attacks_at_224(stats):
     assert result.images.shape == (1, 224, 224, 3)
     adv = attacks.pgd(full, result.images, np.array([207]), norm="l2", eps=3.0, step_size=1.5, steps=2)
     assert adv.shape == (1, 224, 224, 3)
+
+
+@pytest.mark.slow
+def test_the_224_benchmark_runs_on_a_reduced_width():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, str(root / "benchmarks" / "imagenet_224.py"), "--batch", "2", "--steps", "1",
+                           "--widths", "4", "4", "8", "8"], cwd=root, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| generation" in proc.stdout and "| pgd" in proc.stdout, proc.stdout
+
+
+def _tour_setup(tmp_path, monkeypatch):
+    """A converted 10-class model (the MadryLab fixture at 224) in a fresh registry, a class list, a folder."""
+    from pathlib import Path
+
+    from robustkeras.models import from_torch
+
+    monkeypatch.setenv("ROBUSTKERAS_MODELS", str(tmp_path / "registry"))
+    fixture = Path(__file__).parent / "fixtures" / "torch" / "madry_resnet50.pt"
+    from_torch(fixture, "resnet50_imagenet", name="madry_small")
+    names = [f"class_{i}" for i in range(10)]
+    (tmp_path / "classes.txt").write_text("\n".join(names) + "\n")
+    rng = np.random.default_rng(1)
+    for name in ("class_3", "class_7"):
+        (tmp_path / "images" / name).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 255, (240, 260, 3), dtype=np.uint8)).save(
+                tmp_path / "images" / name / f"{i}.jpg")
+    return tmp_path / "images", tmp_path / "classes.txt"
+
+
+def test_tour_on_a_converted_model_with_a_folder_and_a_class_list(tmp_path, monkeypatch):
+    from robustkeras.tour import run_tour
+
+    images, classes = _tour_setup(tmp_path, monkeypatch)
+    results = run_tour(tmp_path / "out", model_name="madry_small", quick=True, tasks=["generation"],
+                       images=images, classes=classes)
+    assert set(results) == {"generation"} and results["generation"]["images"] == 4
+    assert (tmp_path / "out" / "generation.png").is_file() and (tmp_path / "out" / "metrics.json").is_file()
+    with pytest.raises(ValueError, match="--images DIR --classes FILE"):
+        run_tour(tmp_path / "out", model_name="madry_small", quick=True)
+
+
+@pytest.mark.slow
+def test_every_tour_task_on_a_converted_model(tmp_path, monkeypatch):
+    from robustkeras.tour import run_tour
+
+    images, classes = _tour_setup(tmp_path, monkeypatch)
+    results = run_tour(tmp_path / "out", model_name="madry_small", quick=True, images=images, classes=classes)
+    assert len(results) == 6 and all((tmp_path / "out" / f"{task}.png").is_file() for task in results)
