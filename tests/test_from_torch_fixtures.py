@@ -21,8 +21,8 @@ def test_fixtures_recreated_with_torch_convert_to_the_same_logits(tmp_path, monk
     if python is None:
         for module in ("torch", "dill", "safetensors"):
             pytest.importorskip(module)
-    out = subprocess.run([python or sys.executable, str(SCRIPT), "--out", str(tmp_path)], capture_output=True, text=True,
-                         timeout=600)
+    out = subprocess.run([python or sys.executable, str(SCRIPT), "--out", str(tmp_path)], capture_output=True,
+                         text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert sum(f.stat().st_size for f in tmp_path.iterdir()) < 2_000_000
     monkeypatch.setenv("ROBUSTKERAS_MODELS", str(tmp_path / "registry"))
@@ -33,5 +33,6 @@ def test_fixtures_recreated_with_torch_convert_to_the_same_logits(tmp_path, monk
                                   ("robustbench_preact18.pt", "preact_resnet18", 32, "robustbench_preact18.npz"),
                                   ("robustbench_wrn.safetensors", "wide_resnet28_10", 32, "robustbench_wrn.npz")]:
         data = np.load(tmp_path / ref)
-        logits = np.asarray(from_torch(tmp_path / file, arch, input_shape=(side, side, 3), register=False)(data["x"]))
+        model = from_torch(tmp_path / file, arch, input_shape=(side, side, 3), register=False)
+        logits = np.asarray(model(data["x"]))
         assert np.max(np.abs(logits - data["logits"])) <= 1e-5 * np.max(np.abs(data["logits"])), file

@@ -48,7 +48,7 @@ def images(folder):
 def test_folder_statistics_hold_the_present_classes_at_low_resolution(folder, stats):
     assert list(stats["class_ids"]) == list(PRESENT)
     assert stats["mean_16"].shape == (3, 16 * 16 * 3) and "mean_4" in stats and "mean_224" not in stats
-    red, green = stats["mean_16"][0].reshape(16, 16, 3).mean((0, 1)), stats["mean_16"][1].reshape(16, 16, 3).mean((0, 1))
+    red, green = (stats["mean_16"][k].reshape(16, 16, 3).mean((0, 1)) for k in (0, 1))
     assert red.argmax() == 0 and green.argmax() == 1  # each folder's images kept their class
     (folder / "not_a_class").mkdir()
     try:

@@ -56,7 +56,8 @@ def split_state_dict(state, source):
     normalizer = None
     for prefix in _NORMALIZERS:
         if f"{prefix}new_mean" in state and f"{prefix}new_std" in state:
-            normalizer = tuple(tuple(float(v) for v in np.ravel(state[f"{prefix}new_{kind}"])) for kind in ("mean", "std"))
+            normalizer = tuple(tuple(float(v) for v in np.ravel(state[f"{prefix}new_{kind}"]))
+                               for kind in ("mean", "std"))
             break
     if any(k.startswith(_MODEL_PREFIXES[0]) for k in state):  # MadryLab's AttackerModel
         weights = _strip(state, _MODEL_PREFIXES[0])

@@ -49,8 +49,7 @@ class TensorRef:
             if self.dtype not in TORCH_DTYPES:
                 raise ValueError(f"Expected a numeric tensor dtype in {source}. Received: {self.dtype!r}")
             dtype = TORCH_DTYPES[self.dtype]
-        is_bf16 = (self.dtype == "bfloat16") or (self.dtype is None and storage.dtype == STORAGE_DTYPES["BFloat16Storage"]
-                                                 and storage.bfloat16)
+        is_bf16 = self.dtype == "bfloat16" or (self.dtype is None and storage.bfloat16)
         values = storage.buffer[: storage.buffer.size - storage.buffer.size % dtype.itemsize].view(dtype)
         ints = [self.offset, *self.size, *self.stride]
         if not all(isinstance(v, int) and v >= 0 for v in ints) or len(self.size) != len(self.stride):
