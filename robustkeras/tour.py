@@ -195,8 +195,6 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
                                                 ([tasks] if isinstance(tasks, str) else tasks)]
     if not names:
         raise ValueError("Expected `tasks` to name at least one task. Received: tasks=[]")
-    # The tour contrasts a robust model with the standard one, judged by the judge: another role
-    # (the judge judging its own images) would print meaningless figures.
     if isinstance(model_name, str) and model_name not in pretrained.manifest() and pretrained._user_entry(model_name):
         if images is None or classes is None:
             raise ValueError(f"Expected `images` and `classes` (--images DIR --classes FILE) for the converted model "
@@ -205,6 +203,8 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
 
         return run_folder_tour(pretrained.load(model_name), images=images, classes=classes, out_dir=out_dir,
                                quick=quick, seed=seed, tasks=tasks)
+    # The tour contrasts a robust model with the standard one, judged by the judge: another role
+    # (the judge judging its own images) would print meaningless figures.
     robust = {name for name, entry in pretrained.manifest().items() if entry.get("role") == "robust"}
     int8 = {f"{name}_int8": name for name in robust}  # the int8 twin, quantised at load (pretrained.load_quantized)
     model_name = _checks.one_of("model_name", model_name, robust | set(int8))
