@@ -65,7 +65,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the verdicts' TensorFlow: 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 from course import config, probe_runner, sandbox  # noqa: E402
-from course.submission import Submission, read_submission  # noqa: E402
+from course.submission import MAX_READ_CPU_S, Submission, read_submission  # noqa: E402
 
 # What the sandbox sees of the course: the runner, the check format and loader, the probes
 # (never the verdicts, the solutions or anything else of the repository).
@@ -390,8 +390,12 @@ def grade_notebook(student, stage, path, seed, args, slot, submission=None):
     if submission.refused:  # every question zero, with one reason
         return [{"student": student, "exercise": c.question, "points": 0.0, "possible": c.points,
                  "message": submission.refused} for c in checks], summary()
-    violations = {}
+    violations, clock = {}, time.thread_time()
     for check in checks:
+        if time.thread_time() - clock + submission.cpu_s > MAX_READ_CPU_S:  # the reading's CPU budget, shared
+            violations[check.question] = [f"reading the answer took over {MAX_READ_CPU_S:g} s of the grader's CPU: "
+                                          "simplify the notebook's code"]
+            continue
         try:
             violations[check.question] = own_work_violations(submission.source, check.names, check.forbidden,
                                                              statements=submission.statements)

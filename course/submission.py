@@ -51,7 +51,7 @@ MAX_READ_CPU_S = 5.0        # CPU seconds for reading one notebook, all steps to
 
 _STAGE = re.compile(rb'"assignment_name"\s*:\s*"([0-9]{2}_[a-z0-9_]{1,60})"')
 _CELL = b'"cell_type"'
-_TOO_MANY_VALUES = (f"the notebook's JSON holds more than {MAX_JSON_VALUES} values (or commas): "
+_TOO_MANY_VALUES = (f"the notebook's JSON holds more than {MAX_JSON_VALUES:,} values (or commas): "
                     "clear its outputs")
 
 

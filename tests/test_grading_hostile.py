@@ -273,7 +273,7 @@ def _batch(folder, solution, blank):
                # names: not UTF-8 and a formula (folder), a formula (flat file): correct work keeps its marks
                os.fsdecode(b"=\xff\xfeHYPERLINK(cmd)"): Path(os.fsdecode(bytes(folder) + b"/=\xff\xfeHYPERLINK(cmd)"))
                / f"{STAGE}.ipynb",
-               '@SUM(1+1)*cmd|" /C calc"!A0': folder / '@SUM(1+1)*cmd|" /C calc"!A0.ipynb'}
+               '@SUM(1+1)*cmd|" -C calc"!A0': folder / '@SUM(1+1)*cmd|" -C calc"!A0.ipynb'}
     for path in correct.values():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(solution.read_bytes())
@@ -354,12 +354,12 @@ def test_hostile_batch_keeps_every_student_and_a_safe_grade_book(stage00, tmp_pa
 def test_two_shards_merged_equal_one_run(stage00, tmp_path):
     solution, blank = stage00
     subs = tmp_path / "submissions"
-    for who, src in (("alice", solution), ("bob", blank)):
-        (subs / who).mkdir(parents=True)
-        (subs / who / f"{STAGE}.ipynb").write_bytes(src.read_bytes())
+    (subs / "alice").mkdir(parents=True)                               # shard 0: alice and carol
+    (subs / "alice" / f"{STAGE}.ipynb").write_bytes(solution.read_bytes())
     _nested(subs / "carol.ipynb", 6000)                                # refused in the grader's process
-    (subs / "dave").mkdir()
-    (subs / "dave" / f"{STAGE}.ipynb").write_text("{}")
+    for who in ("bob", "dave"):                                        # shard 1: refused too (no sandbox: fast)
+        (subs / who).mkdir()
+        (subs / who / f"{STAGE}.ipynb").write_text("{}" if who == "dave" else '{"cells": [')
     common = ["--seed", "4242", "--jobs", "1"]
     _grade([str(subs), "--out", str(tmp_path / "one"), *common])
     for k in (0, 1):
