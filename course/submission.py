@@ -11,7 +11,7 @@ reads.
 
 Limits, checked in this order (each before the work it bounds):
 
-* `MAX_NOTEBOOK_MB` of file (size, before reading);
+* a regular file (a FIFO or a device is refused unread) of at most `MAX_NOTEBOOK_MB`;
 * `MAX_CELLS` cells and `MAX_JSON_VALUES` values (counted in the raw bytes, before parsing:
   commas and opening brackets bound the values from above, so the parser's memory is bounded);
 * JSON nesting: deeper than the interpreter's recursion limit is refused by the parser, then
@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,17 +136,22 @@ def read_submission(path, known, *, cpu_limit=MAX_READ_CPU_S) -> Submission:
         sub.refused, sub.cells, sub.source, sub.statements = str(why), [], "", []
     except OSError as err:
         sub.refused = f"the notebook could not be read ({type(err).__name__})"
-    except (RecursionError, MemoryError) as err:  # a backstop: the walks below are iterative
+    except Exception as err:  # a backstop (RecursionError, MemoryError, ...): the walks below are iterative
         sub.refused = f"the notebook could not be read ({type(err).__name__}): submit the notebook Jupyter saved"
+        sub.cells, sub.source, sub.statements = [], "", []
     sub.cpu_s = round(clock.used(), 3)
     return sub
 
 
 def _raw(path):
-    size = path.stat().st_size
-    if size > MAX_NOTEBOOK_MB * 2**20:
-        raise _Refused(f"the notebook is larger than {MAX_NOTEBOOK_MB} MB: clear its outputs")
-    with open(path, "rb") as f:
+    """The file's bytes; a FIFO or device (which could block the grader) is refused unread."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _Refused("not a regular file: submit the .ipynb file Jupyter saved")
+        if info.st_size > MAX_NOTEBOOK_MB * 2**20:
+            raise _Refused(f"the notebook is larger than {MAX_NOTEBOOK_MB} MB: clear its outputs")
         return f.read(MAX_NOTEBOOK_MB * 2**20 + 1)
 
 

@@ -103,6 +103,8 @@ def test_pathological_notebooks_cost_little_cpu(tmp_path):
         assert sub.stage == STAGE and sub.refused and says in sub.refused, (name, sub.refused)
         assert rows and all(r["points"] == 0 and r["message"] == sub.refused for r in rows), rows
         assert meta["read_cpu_s"] <= submission.MAX_READ_CPU_S
+    os.mkfifo(tmp_path / f"fifo_{STAGE}.ipynb")                 # reading it would block the batch
+    assert "not a regular file" in submission.read_submission(tmp_path / f"fifo_{STAGE}.ipynb", [STAGE]).refused
     # a CPU budget spent is refused too, whatever the step
     sub = submission.read_submission(files["h_cells"][0].parent.parent / "h_deep_code" / f"{STAGE}.ipynb",
                                      [STAGE], cpu_limit=0.0)
