@@ -14,7 +14,8 @@ then each `probe_<question>(ns, seed)` runs and its arrays go to the grader as a
 
 Everything goes to the grader as frames on the original stdout: a header line
 `%RKP {"kind": ..., "question": ..., "size": N}` and N bytes (the npz, or nothing); kinds are
-`start`, `result`, `error` (with a short `message`) and `done`. The notebook's own prints go
+`start`, `result`, `error` (a message identifier `id` and its `fields`, never finished text:
+the grader renders the message) and `done`. The notebook's own prints go
 to stderr. Nothing here is trusted: the notebook's code runs in this process and may write
 frames too; the grader judges only what arrives, in its own process, and a question without a
 result frame after its start frame scores zero.
@@ -24,6 +25,7 @@ import importlib
 import io
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -36,12 +38,30 @@ def frame(kind, question="", payload=b"", **extra):
     return MAGIC + header.encode() + b"\n" + payload
 
 
-def message(err):
-    """A short, student-facing line for an exception raised while probing."""
-    if type(err).__name__ in ("ProbeError", "ReferenceUsed"):
-        return str(err)[:300]
-    text = str(err).strip().splitlines()
-    return f"your code raised {type(err).__name__}" + (f": {text[0][:200]}" if text else "")
+def error_fields(err, probe_error=None):
+    """What an exception raised while probing tells the grader: a message identifier of
+    `course.checks.probes._common.MESSAGES` and its fields, never finished text.
+
+    `probe_error` is the probes' own `ProbeError` class (an exception of the notebook's that is
+    merely *named* `ProbeError` is the student's code failing, like any other). The grader
+    renders the message in its own process and shows the student's text (`raised`) quoted.
+    """
+    if probe_error is not None and isinstance(err, probe_error):
+        return {"id": err.message_id, "fields": err.fields}
+    name = type(err).__name__
+    try:
+        text = str(err)
+    except BaseException:  # the notebook's own __str__ may raise too
+        text = "(its message could not be read)"
+    if name == "ReferenceUsed" and isinstance(err, AssertionError):
+        found = re.search(r"`([A-Za-z_][A-Za-z0-9_.]*)`", text)
+        return {"id": "reference_used", "fields": {"name": found.group(1) if found else "?"}}
+    return {"id": "raised", "fields": {"type": name, "raised": text}}
+
+
+def _short(fields):
+    """Fields cut to a size that keeps a frame's header line under the grader's 2 KB."""
+    return {str(k)[:20]: str(v)[:200 if k == "raised" else 80] for k, v in list(fields.items())[:6]}
 
 
 def main(argv=None):
@@ -60,6 +80,7 @@ def main(argv=None):
     from course.checks.notebook import load_definitions
 
     probes = importlib.import_module(job["probes"])
+    from course.checks.probes._common import ProbeError   # the class itself: a name proves nothing
     # `robustkeras` names are stubs in the copy of the package the sandbox imports (course.checks.stubbed);
     # the others are patched here, without keeping the originals where the notebook could find them
     others = tuple(n for n in job["forbidden"] if n.split(".")[0] != "robustkeras")
@@ -72,7 +93,8 @@ def main(argv=None):
             np.savez(buffer, **outputs)
             send("result", question, buffer.getvalue())
         except BaseException as err:  # the notebook's SystemExit and KeyboardInterrupt included
-            send("error", question, message=message(err))
+            error = error_fields(err, ProbeError)
+            send("error", question, id=str(error["id"])[:40], fields=_short(error["fields"]))
     send("done")
     channel.close()
     os._exit(0)  # no atexit handlers or finalizers the notebook may have registered
@@ -98,9 +120,10 @@ def frames(data, pos=0):
 def parse(data, questions):
     """The grader's side: all the frames -> `(results, started, done)`.
 
-    `results[q]` is `("result", npz bytes)` or `("error", message)` for a result that follows
-    the start frame of `q` (questions not in `questions` are ignored); `started` lists the
-    questions whose start frame came, in order.
+    `results[q]` is `("result", npz bytes)` or `("error", {"id": ..., "fields": {...}})` for a
+    result that follows the start frame of `q` (questions not in `questions` are ignored);
+    `started` lists the questions whose start frame came, in order. Everything here came from
+    the sandbox: `course/grade.py` validates the identifier and fields before showing any.
     """
     results, started, current, done = {}, [], None, False
     for header, a, b in frames(data):
@@ -110,7 +133,7 @@ def parse(data, questions):
             started.append(question)
         elif kind in ("result", "error") and question == current:
             results[question] = ("result", bytes(data[a:b])) if kind == "result" else \
-                ("error", str(header.get("message", ""))[:300])
+                ("error", {"id": str(header.get("id", "")), "fields": header.get("fields")})
             current = None
         elif kind == "done":
             done = True

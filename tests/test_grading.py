@@ -235,7 +235,7 @@ def test_discover_refuses_symbolic_links(tmp_path):
     (subs / "alice" / f"{STAGE}.ipynb").write_text("{}")
     (subs / "mallory" / f"{STAGE}.ipynb").symlink_to(outside / f"{STAGE}.ipynb")
     (subs / "trudy").symlink_to(outside)                      # a whole folder
-    found = {(who, path.name): (stage, refused) for who, stage, path, refused in discover(subs, [STAGE])}
+    found = {(item.student, item.path.name): (item.stage, item.refused) for item in discover(subs, [STAGE])}
     assert found[("alice", f"{STAGE}.ipynb")] == (STAGE, None)
     assert found[("mallory", f"{STAGE}.ipynb")][1] and "symbolic link" in found[("mallory", f"{STAGE}.ipynb")][1]
     assert "symbolic link" in found[("trudy", "trudy")][1]
@@ -263,9 +263,9 @@ def test_oversized_code_and_invalid_json_are_refused_before_any_parse(tmp_path):
     (a 5.7 MB literal took 2 minutes and 2.9 GB per question), and says when JSON is broken."""
     import time
 
-    from course import grade
+    from course import grade, submission
 
-    big = "x = [" + "0," * (grade.MAX_CODE_KB * 512 + 1) + "]\ndef to_unit_range(images):\n    return images / 255\n"
+    big = "x = [" + "0," * (submission.MAX_CODE_KB * 512 + 1) + "]\ndef to_unit_range(images):\n    return images / 255\n"
     (tmp_path / "big.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "source": big}], "metadata": {}}))
     (tmp_path / "broken.ipynb").write_text('{"cells": [')
     start = time.time()

@@ -59,10 +59,10 @@ def probe_q01_train_classifier(ns, seed):
     history = fn(model, inp["x"].copy(), inp["y"].copy(), epochs=inp["epochs"], batch_size=inp["batch_size"],
                  learning_rate=inp["learning_rate"])
     if history is None:
-        raise ProbeError("your function `train_classifier` returned None: return what `model.fit` returns.")
+        raise ProbeError("history_none", name="train_classifier")
     logs = getattr(history, "history", None)
     if not isinstance(logs, dict):
-        raise ProbeError("`train_classifier` should return the History that `model.fit` returns.")
+        raise ProbeError("not_history", name="train_classifier")
     out = {"loss": as_array(logs.get("loss", []), "train_classifier", np.float64),
            "accuracy": as_array(logs.get("accuracy", logs.get("acc", [])), "train_classifier", np.float64),
            "has_accuracy": np.array("accuracy" in logs or "acc" in logs)}

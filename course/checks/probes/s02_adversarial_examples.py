@@ -69,7 +69,7 @@ def probe_q02_projections(ns, seed):
     attempt(out, "l2", lambda: as_array(answer(ns, "project_l2")(x.copy(), x0.copy(), inp["eps_l2"]), "project_l2"))
     if not {"linf", "l2"} & set(out):
         as_array(answer(ns, "project_linf")(x.copy(), x0.copy(), inp["eps_linf"]), "project_linf")  # say why
-        raise ProbeError("`project_linf` and `project_l2` returned nothing usable.")
+        raise ProbeError("nothing_usable", name="project_linf", other="project_l2")
     return out
 
 

@@ -63,9 +63,7 @@ def probe_q03_train_step(ns, seed):
         history = trainer.fit(inp["x"].copy(), inp["y"].copy(), batch_size=inp["batch_size"], epochs=inp["epochs"],
                               verbose=0, shuffle=False)
     except Exception as err:
-        message = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
-        raise ProbeError(f"`fit` with your PGDTrainer failed ({type(err).__name__}: {message}). Does train_step "
-                         "return {m.name: m.result() for m in self.metrics}?") from None
+        raise ProbeError("fit_failed", name="PGDTrainer", type=type(err).__name__, raised=str(err)) from None
     logs = getattr(history, "history", None) or {}
     out = {f"w{i}": as_array(w, "PGDTrainer") for i, w in enumerate(model.get_weights())}
     # a train_step of the notebook's own (not Keras's default, standard training)
