@@ -156,12 +156,12 @@ def _tfds_prepared(name):
 
 
 def _from_tfds(split):
+    if not _tfds_prepared("cifar10") and not _reachable(CIFAR10_URL):  # offline: refuse in seconds, not minutes
+        raise FileNotFoundError(how_to_provide())
     try:
         import tensorflow_datasets as tfds
     except ImportError as err:
         raise FileNotFoundError(f"{how_to_provide()} (tensorflow_datasets cannot be imported: {err})") from err
-    if not _tfds_prepared("cifar10") and not _reachable(CIFAR10_URL):  # offline: refuse in seconds, not minutes
-        raise FileNotFoundError(how_to_provide())
     try:
         config = tfds.download.DownloadConfig(try_download_gcs=False)  # the official tarball, the host just probed
         images, labels = tfds.as_numpy(tfds.load(

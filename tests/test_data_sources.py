@@ -89,3 +89,13 @@ def test_tfds_builder_reads_the_official_tarball_layout_download_mocked(user_hom
     assert x.dtype == np.uint8 and x.shape == (3, 32, 32, 3)
     assert sorted(y.tolist()) == [5, 6, 7] and all(int(img[0, 0, 0]) == int(lab) for img, lab in zip(x, y))
     assert (user_home / "tfds" / "cifar10").is_dir()  # tfds's own folder, as the user configured it
+
+
+def test_cli_eval_without_data_refuses_before_loading_the_model(user_home, monkeypatch, capsys):
+    from robustkeras import cli, pretrained
+
+    monkeypatch.setattr(data, "_reachable", lambda url: False)
+    monkeypatch.setattr(pretrained, "load", lambda name: pytest.fail("the model was loaded before the data"))
+    assert cli.main(["eval", "--model", "fastnet_l2_robust", "--limit", "5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and data.CIFAR10_URL in err[0] and "--data" in err[0]
