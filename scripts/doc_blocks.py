@@ -34,7 +34,7 @@ RUN_LANGUAGES = {"python": "python", "py": "python", "bash": "shell", "sh": "she
 _FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)[^\n]*$")
 _SKIP = re.compile(r"<!--\s*docs-test:\s*skip\s+reason=\"([^\"]+)\"\s*-->")
 _SKIP_FILE = re.compile(r"<!--\s*docs-test:\s*skip-file\s+reason=\"([^\"]+)\"\s*-->")
-TIMEOUT_S = 300
+TIMEOUT_S = 900  # per block: a 2-minute block on an idle machine, with room for a shared CI machine
 
 
 @dataclasses.dataclass
@@ -94,6 +94,15 @@ def pages(paths):
     return found
 
 
+def _run(command, folder, timeout):
+    """Run `command` in `folder`; a block that outlives `timeout` fails (exit status 124), it does not crash the runner."""
+    try:
+        return subprocess.run(command, cwd=folder, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"timed out after {timeout} s", flush=True)
+        return subprocess.CompletedProcess(command, 124)
+
+
 def _run_python(blocks, folder):
     driver = ["import sys", "blocks = []"]
     for block in blocks:
@@ -101,12 +110,12 @@ def _run_python(blocks, folder):
     driver.append("for where, code in blocks:\n"
                   "    print(f'--- {where}', flush=True)\n"
                   "    exec(compile(code, where, 'exec'), globals())")
-    return subprocess.run([sys.executable, "-c", "\n".join(driver)], cwd=folder, timeout=TIMEOUT_S * len(blocks))
+    return _run([sys.executable, "-c", "\n".join(driver)], folder, TIMEOUT_S * len(blocks))
 
 
 def _run_shell(block, folder):
     print(f"--- {block.where()}", flush=True)
-    return subprocess.run(["bash", "-eo", "pipefail", "-c", block.code], cwd=folder, timeout=TIMEOUT_S)
+    return _run(["bash", "-eo", "pipefail", "-c", block.code], folder, TIMEOUT_S)
 
 
 def run(paths):
