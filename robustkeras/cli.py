@@ -58,8 +58,12 @@ def _eval(args):
 
     _checks.one_of("dataset", args.dataset, data.DATASETS)
 
+    # A dataset (not a folder of images, which needs the model's input size) is read before the
+    # model is loaded, so missing data fails in seconds.
+    x, y = _eval_data(args, None) if args.images is None else (None, None)
     model = pretrained.load(args.model)
-    x, y = _eval_data(args, model)
+    if x is None:
+        x, y = _eval_data(args, model)
     if args.attack == "autoattack":
         from robustkeras.evaluate import autoattack
 
@@ -90,7 +94,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser():
     """The argument parser of the `robustkeras` command."""
+    from robustkeras import __version__
+
     parser = _Parser(prog="robustkeras", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"robustkeras {__version__}",
+                        help="print the version and exit (`eval --version` is AutoAttack's)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     tour = sub.add_parser("tour", help="run every synthesis task on the bundled robust model")

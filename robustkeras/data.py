@@ -2,12 +2,13 @@
 
 The binary reader needs only numpy, so training also runs where TensorFlow is
 absent (the JAX path). Sources, in order: an explicit `path`, the environment
-variable `ROBUSTKERAS_DATA`, the project cache `.cache/` beside the package, then
-tfds `cifar10` (online).
+variable `ROBUSTKERAS_DATA`, the user cache folder (`cache_dir()`:
+`~/.cache/robustkeras`, or `ROBUSTKERAS_CACHE`), then tfds `cifar10` (online).
 """
 
 import os
 import tarfile
+import threading
 import zlib
 from pathlib import Path
 
@@ -27,14 +28,34 @@ _FILES = {
     "test": ["test_batch.bin"],
 }
 _SAMPLE = Path(__file__).with_name("assets") / "cifar10_test_sample.npz"
-_PROJECT_CACHE = Path(__file__).resolve().parent.parent / ".cache"
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+_PROBE_TIMEOUT_S = 4.0
 
-HOW_TO_PROVIDE = (
-    "CIFAR-10 not found. Pass `path=` or set ROBUSTKERAS_DATA to a folder holding "
-    "`cifar-10-batches-bin/` or `cifar-10-binary.tar.gz` (the official binary layout); "
-    "offline, build it with `python ../shared/data/cifar10/make_batches.py .cache`; "
-    "online, `pip install tensorflow-datasets` lets tfds download it."
-)
+
+def cache_dir():
+    """The user cache folder robustkeras reads CIFAR-10 from (never inside the installed package).
+
+    `ROBUSTKERAS_CACHE` if set, else `$XDG_CACHE_HOME/robustkeras`, else
+    `~/.cache/robustkeras`. Put the official `cifar-10-binary.tar.gz` there (or
+    its extracted `cifar-10-batches-bin/`) and every loader finds it.
+
+    Returns:
+        A `pathlib.Path` (it may not exist yet).
+
+    Example:
+        >>> from robustkeras.data import cache_dir
+        >>> print(cache_dir())
+    """
+    if os.environ.get("ROBUSTKERAS_CACHE"):
+        return Path(os.environ["ROBUSTKERAS_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "robustkeras"
+
+
+def how_to_provide():
+    """One line that says how to get CIFAR-10 onto this machine."""
+    return (f"CIFAR-10 not found. Download {CIFAR10_URL} (about 170 MB) into {cache_dir()}/ (or into any folder "
+            "and pass it as `--data`/`path=` or set ROBUSTKERAS_DATA to it); when online, tfds downloads it by itself.")
 
 
 def _decode_records(raw):
@@ -85,10 +106,10 @@ def _find_binary(path):
         env = Path(os.environ["ROBUSTKERAS_DATA"])
         if not env.exists():
             raise FileNotFoundError(f"Expected ROBUSTKERAS_DATA to name a folder or tarball. Received: "
-                                    f"ROBUSTKERAS_DATA={str(env)!r} (nothing there). " + HOW_TO_PROVIDE)
+                                    f"ROBUSTKERAS_DATA={str(env)!r} (nothing there). " + how_to_provide())
         candidates.append(env)  # set: the only place looked at, so a wrong value is an error, not ignored
     elif path is None:
-        candidates.append(_PROJECT_CACHE)
+        candidates.append(cache_dir())
     for base in map(Path, candidates):
         for folder in (base, base / "cifar-10-batches-bin"):
             if (folder / "test_batch.bin").is_file():
@@ -97,22 +118,58 @@ def _find_binary(path):
             if tar_path.is_file() and tar_path.name.endswith((".tar.gz", ".tgz")):
                 return tar_path
     if path is not None:
-        raise ValueError(f"Expected `path` to hold the CIFAR-10 binary layout. Received: path={path!r}. " + HOW_TO_PROVIDE)
+        raise ValueError(f"Expected `path` to hold the CIFAR-10 binary layout. Received: path={path!r}. " + how_to_provide())
     if os.environ.get("ROBUSTKERAS_DATA"):
         raise FileNotFoundError(f"Expected ROBUSTKERAS_DATA to hold the CIFAR-10 binary layout. Received: "
-                                f"ROBUSTKERAS_DATA={os.environ['ROBUSTKERAS_DATA']!r}. " + HOW_TO_PROVIDE)
+                                f"ROBUSTKERAS_DATA={os.environ['ROBUSTKERAS_DATA']!r}. " + how_to_provide())
     return None
 
 
+def _reachable(url, timeout=_PROBE_TIMEOUT_S):
+    """Whether an HTTP HEAD request for `url` answers within `timeout` seconds (DNS and TLS included)."""
+    import urllib.request
+
+    result = []
+
+    def ask():
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout) as reply:
+                result.append(reply.status < 400)
+        except Exception:  # noqa: BLE001  (offline shows as many kinds of error)
+            result.append(False)
+
+    probe = threading.Thread(target=ask, daemon=True)  # getaddrinfo has no timeout of its own
+    probe.start()
+    probe.join(timeout)
+    return bool(result and result[0])
+
+
+def _tfds_data_dir():
+    """tfds's own data folder: `TFDS_DATA_DIR`, else `~/tensorflow_datasets` (read when called, not at import)."""
+    return Path(os.environ.get("TFDS_DATA_DIR") or Path.home() / "tensorflow_datasets").expanduser()
+
+
+def _tfds_prepared(name):
+    """Whether tfds already holds `name` in its data folder (then no download is needed)."""
+    folder = _tfds_data_dir() / name
+    return folder.is_dir() and any(folder.iterdir())
+
+
 def _from_tfds(split):
+    if not _tfds_prepared("cifar10") and not _reachable(CIFAR10_URL):  # offline: refuse in seconds, not minutes
+        raise FileNotFoundError(how_to_provide())
     try:
         import tensorflow_datasets as tfds
     except ImportError as err:
-        raise FileNotFoundError(HOW_TO_PROVIDE) from err
+        raise FileNotFoundError(f"{how_to_provide()} (tensorflow_datasets cannot be imported: {err})") from err
     try:
-        images, labels = tfds.as_numpy(tfds.load("cifar10", split=split, batch_size=-1, as_supervised=True))
+        config = tfds.download.DownloadConfig(try_download_gcs=False)  # the official tarball, the host just probed
+        images, labels = tfds.as_numpy(tfds.load(
+            "cifar10", split=split, batch_size=-1, as_supervised=True, data_dir=str(_tfds_data_dir()),
+            download_and_prepare_kwargs={"download_config": config}))
     except Exception as err:  # tfds raises many kinds when offline
-        raise FileNotFoundError(f"{HOW_TO_PROVIDE} (tfds failed: {err})") from err
+        raise FileNotFoundError(f"{how_to_provide()} (tfds failed: {type(err).__name__}: "
+                                f"{' '.join(str(err).split())[:160]})") from err
     return images.astype(np.uint8), labels.astype(np.uint8)
 
 
@@ -123,7 +180,7 @@ def load_cifar10_arrays(split="test", *, path=None, limit=None):
         split: "train" or "test".
         path: folder holding `cifar-10-batches-bin/`, the folder itself, or the
             official `cifar-10-binary.tar.gz`. Defaults to `ROBUSTKERAS_DATA`,
-            then the project cache, then tfds.
+            then the user cache folder (`cache_dir()`), then tfds.
         limit: keep only the first `limit` images.
 
     Returns:

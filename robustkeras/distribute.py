@@ -10,7 +10,7 @@ created and `fit` inside it train data-parallel.
   (synchronized), and gradients and the loss are global means.
 - TensorFlow: `tf.distribute.MirroredStrategy` on one machine. Each replica
   runs `train_step` on its shard; batch normalization is synchronized across
-  replicas too (`sync_batchnorm=True`, the default; see the README for the
+  replicas too (`sync_batchnorm=True`, the default; see docs/distributed.md for the
   measurement behind it). TensorFlow multi-worker is not supported
   (keras-team/keras#20585): several hosts go through JAX.
 
@@ -44,7 +44,7 @@ def initialize(coordinator=None, num_processes=None, process_id=None):
 
     Thin wrapper of `keras.distribution.initialize`; every argument can also come
     from `KERAS_DISTRIBUTION_JOB_ADDRESSES`, `KERAS_DISTRIBUTION_NUM_PROCESSES` and
-    `KERAS_DISTRIBUTION_PROCESS_ID` (SLURM and Kubernetes examples in the README).
+    `KERAS_DISTRIBUTION_PROCESS_ID` (SLURM and Kubernetes examples in docs/distributed.md).
 
     Args:
         coordinator: "host:port" of process 0.

@@ -1,11 +1,11 @@
-"""Image-quality and synthesis metrics: PSNR, SSIM, judge accuracy, feature distance, IS/FID.
+"""Image-quality and synthesis metrics: PSNR, SSIM, judge accuracy, feature distance, Inception Score.
 
 PSNR and SSIM use `tf.image`; SSIM is the standard one (11x11 Gaussian window). The judge is an independently trained standard
 classifier: if it sees the target class, the synthesis is recognisable, not
 just adversarial for the robust model. The feature distance is the FID formula
-on the judge's penultimate features, usable offline; true Inception Score and
-FID need ImageNet Inception-v3 weights, which must be downloadable (they are not
-on offline machines: those paths raise a clear error there).
+on the judge's penultimate features, usable offline; the true Inception Score needs
+ImageNet Inception-v3 weights, which must be downloadable (they are not on
+offline machines: that path raises a clear error there).
 
 Generation quality offline: `feature_scores` gives the Frechet distance and the
 kernel distance (KID, unbiased at small N) between features of generated and
@@ -255,7 +255,7 @@ def _inception():
         return keras.applications.InceptionV3(include_top=True, weights="imagenet")
     except Exception as err:  # no network: urllib/HTTP errors of many kinds
         raise RuntimeError(
-            "Inception Score and FID need ImageNet InceptionV3 weights, which could not be downloaded "
+            "The Inception Score needs ImageNet InceptionV3 weights, which could not be downloaded "
             f"(offline?). Use feature_distance with a judge model instead. ({err})") from err
 
 
@@ -281,19 +281,3 @@ def inception_score(images, *, splits=10, batch_size=100):
         kl = part * (np.log(part + 1e-12) - np.log(part.mean(0, keepdims=True) + 1e-12))
         scores.append(np.exp(kl.sum(1).mean()))
     return float(np.mean(scores)), float(np.std(scores))
-
-
-def fid(images, reference, *, batch_size=100):
-    """Frechet Inception Distance (pool3 features). Needs downloadable Inception weights."""
-    import keras
-
-    images = _checks.images("images", images)
-    reference = _checks.images("reference", reference)
-    full = _inception()
-    pool = keras.Model(full.inputs, full.get_layer("avg_pool").output)
-
-    def feats(x):
-        return np.concatenate([np.asarray(pool(_inception_inputs(x[a:a + batch_size])))
-                               for a in range(0, len(x), batch_size)]).astype(np.float64)
-
-    return frechet_distance(feats(images), feats(reference))

@@ -55,7 +55,7 @@ def _feature_scores(models, sets, x):
     """Small-N distances of each image set to the sample, in robust and in judge features.
 
     Only the KID formula is unbiased at this N (80 images against 200): the
-    README's figures on 1,000 generated images against 10,000 test images come
+    figures of docs/results.md on 1,000 generated images against 10,000 test images come
     from benchmarks/generation_quality.py.
     """
     scores = {}

@@ -25,7 +25,7 @@ def generate(model, target, *, steps=20, step_size=1.0, radius=30.0, multiscale=
              stats=None, seed=0):
     """Generate one image per entry of `target` with a robust classifier.
 
-    Defaults (measured on the shipped models, see README): 20 steps of L2 length 1
+    Defaults (measured on the shipped models, see docs/results.md): 20 steps of L2 length 1
     (cosine-decayed) inside a ball of radius 30 around the seed. More steps barely
     change the judge accuracy but push colours and contrast past the data's (the
     distance to real images in robust features grows). Step size and radius are in

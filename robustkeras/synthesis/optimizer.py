@@ -13,7 +13,6 @@ projection) pair is compiled once and reused for any data of the same shape.
 """
 
 import dataclasses
-import warnings
 
 import numpy as np
 from keras import ops
@@ -43,13 +42,6 @@ class SynthesisResult:
     objective_values: np.ndarray
     start: np.ndarray
     extras: dict = dataclasses.field(default_factory=dict)
-
-    @property
-    def losses(self):
-        """Deprecated name of `objective_values` (the values are maximised, not losses)."""
-        warnings.warn("SynthesisResult.losses is deprecated: the values are maximised; use "
-                      "`objective_values`.", FutureWarning, stacklevel=2)
-        return self.objective_values
 
 
 def _outputs_fn(model, input_hw):
