@@ -63,9 +63,15 @@ def start_server(cwd, tmp, port, timeout=240):
     raise AssertionError(f"the demo did not answer within {timeout} s: {open(log.name).read()[-2000:]}")
 
 
-def draw(page, elem, strokes):
-    """Draw `strokes` (lists of (row, col) in [0, 1] of the canvas) with the mouse on editor `#elem`."""
+def draw(page, elem, strokes, ink):
+    """Draw `strokes` (lists of (row, col) in [0, 1] of the canvas) with the mouse on editor `#elem`.
+
+    Returns once the page shows them (pixels of the brush colour `ink`, an RGB triple, stop changing):
+    the editor reads its layers when the button is clicked, and a stroke still being rendered is lost.
+    The editor's tool bar floats over the canvas's left edge: keep columns above 0.15.
+    """
     root = page.locator(f"#{elem}")
+    before = _ink_pixels(root, ink)
     root.get_by_role("button", name="Brush", exact=True).click()
     box = root.locator("canvas").first.bounding_box()
     zoom = float(root.get_by_text("%").first.inner_text().strip().strip("%")) / 100
@@ -76,8 +82,19 @@ def draw(page, elem, strokes):
         page.mouse.move(x0 + c * side, y0 + r * side)
         page.mouse.down()
         for r, c in rest:
-            page.mouse.move(x0 + c * side, y0 + r * side, steps=6)
+            page.mouse.move(x0 + c * side, y0 + r * side, steps=2)
         page.mouse.up()
+    counts = [before]
+    deadline = time.time() + 60
+    while not (counts[-1] > before and len(counts) > 2 and counts[-1] == counts[-2]) and time.time() < deadline:
+        time.sleep(0.3)
+        counts.append(_ink_pixels(root, ink))
+    assert counts[-1] > before, f"the strokes never appeared on #{elem}"
+
+
+def _ink_pixels(root, ink):
+    shot = np.asarray(Image.open(io.BytesIO(root.screenshot())).convert("RGB"), np.int16)
+    return int(np.sum(np.all(np.abs(shot - np.array(ink)) < 24, axis=-1)))
 
 
 def image_src(page, elem):

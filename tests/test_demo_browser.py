@@ -17,8 +17,8 @@ from robustkeras import metrics, pretrained
 from robustkeras.data import CLASSES, load_sample
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "demo"
-# A box with a base line and a roof line: the same strokes are drawn for every class.
-STROKES = [[(0.7, 0.1), (0.7, 0.9)], [(0.3, 0.2), (0.3, 0.8), (0.7, 0.8)], [(0.3, 0.2), (0.7, 0.2)]]
+# A horizon and a triangle above it: the same strokes are drawn for every class.
+STROKES = [[(0.6, 0.15), (0.6, 0.95)], [(0.45, 0.3), (0.35, 0.5), (0.45, 0.7), (0.45, 0.3)]]
 BOX = (0.35, 0.65)  # the painted square (fraction of the canvas) on the inpainting tab
 
 
@@ -73,7 +73,7 @@ def test_sketch_robust_result_is_recognised_more_often_than_the_standard_control
     _tab(page, "Sketch → image")
     page.click("#sketch-run")
     expect_message(page, "Received: an empty canvas")
-    draw(page, "sketch-canvas", STROKES)
+    draw(page, "sketch-canvas", STROKES, ink=(0, 0, 0))
     robust, standard = [], []
     src_r = src_s = None
     for name in CLASSES:
@@ -116,7 +116,7 @@ def test_inpainting_changes_the_painted_region_and_nothing_else(page, tmp_path):
     page.click("#inpaint-run")
     expect_message(page, "Expected a painted mask")
     lo, hi = BOX
-    draw(page, "inpaint-editor", [[(r, lo), (r, hi)] for r in np.linspace(lo, hi, 6)])
+    draw(page, "inpaint-editor", [[(r, lo), (r, hi)] for r in np.linspace(lo, hi, 4)], ink=(255, 0, 255))
     page.click("#inpaint-run")
     _, masked = read_image(page, "inpaint-masked")
     _, filled = read_image(page, "inpaint-result")
@@ -154,10 +154,10 @@ def test_feature_painting_undo_restores_the_previous_image(page):
     page.click("#paint-run")
     expect_message(page, "Expected a painted region")
     _pick_class(page, "paint-class", "horse")
-    draw(page, "paint-editor", [[(0.2, 0.2), (0.2, 0.8), (0.4, 0.8), (0.4, 0.2)]])
+    draw(page, "paint-editor", [[(0.2, 0.2), (0.2, 0.8), (0.4, 0.8), (0.4, 0.2)]], ink=(0, 200, 255))
     page.click("#paint-run")
     first_src, first = read_image(page, "paint-result")
-    draw(page, "paint-editor", [[(0.7, 0.2), (0.7, 0.8), (0.85, 0.5)]])
+    draw(page, "paint-editor", [[(0.7, 0.2), (0.7, 0.8), (0.85, 0.5)]], ink=(0, 200, 255))
     page.click("#paint-run")
     second_src, second = read_image(page, "paint-result", first_src)
     assert np.abs(second - first).max() > 0.05, "the second stroke changed the image"

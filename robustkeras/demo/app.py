@@ -62,7 +62,7 @@ def _picker(prefix):
 
 def _editor(elem_id, label, color):
     return gr.ImageEditor(label=label, type="numpy", image_mode="RGBA", sources=(), transforms=(), layers=False,
-                          canvas_size=(256, 256), fixed_canvas=True, format="png", elem_id=elem_id,
+                          canvas_size=(256, 256), fixed_canvas=True, format="png", elem_id=elem_id, min_width=360,
                           elem_classes="pixelated", interactive=True,
                           brush=gr.Brush(colors=[color], default_color=color, default_size=24, color_mode="fixed"))
 
@@ -214,10 +214,11 @@ def _manipulation_tab(models, guard, pictures):
             editor = _editor("paint-editor", "paint the region", "#00c8ff")
             with gr.Column():
                 target = _class_box("paint-class", value="horse", label="feature of class")
-                run = gr.Button("Paint", variant="primary", elem_id="paint-run")
-                undo = gr.Button("Undo", elem_id="paint-undo")
-                stop = gr.Button("Stop", elem_id="paint-stop")
-            current, text = _result("paint-result", "current image")
+                with gr.Row():
+                    run = gr.Button("Paint", variant="primary", elem_id="paint-run")
+                    undo = gr.Button("Undo", elem_id="paint-undo")
+                    stop = gr.Button("Stop", elem_id="paint-stop")
+                current, text = _result("paint-result", "current image")
 
     def fresh(picture):
         return synthesis.FeaturePainter(models.robust, picture), _background(picture), zoomed(picture), ""

@@ -1,6 +1,7 @@
 """Starting the page: loopback by default, no analytics, no share link, files only in a temporary folder."""
 
 import atexit
+import importlib.util
 import ipaddress
 import os
 import shutil
@@ -61,6 +62,8 @@ def launch(model=DEFAULT_MODEL, *, host=LOOPBACK, port=None, inline=None, block=
     Example:
         >>> app = launch(block=False)   # a notebook cell: the page opens below it
     """
+    if importlib.util.find_spec("gradio") is None:
+        raise ModuleNotFoundError('The demo page needs Gradio: pip install "robustkeras[demo]"')
     model = check_name(model)  # before anything loads: a typo fails in a second
     host, port = _check_host(host), _check_port(port)
     folder = _temporary_folder()
