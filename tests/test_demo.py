@@ -103,20 +103,3 @@ def test_cli_refuses_an_unknown_model_before_loading_anything(capsys):
     assert "`--model`" in err and "fastnet_l2_robust" in err and "Traceback" not in err
     assert cli.main(["demo", "--port", "70000"]) == 2
     assert "`--port` to be an integer in [1, 65535]" in capsys.readouterr().err
-
-
-def test_painting_and_undo_through_the_tab_handlers(robust_model, standard_model):
-    from robustkeras import pretrained, synthesis
-    from robustkeras.data import load_sample
-    from robustkeras.demo.models import DemoModels
-
-    models = DemoModels("fastnet_l2_robust", robust_model, standard_model, pretrained.load("fastnet_judge"), 32, 3)
-    image = load_sample(1)[0][0]
-    painter = synthesis.FeaturePainter(robust_model, image)
-    region = np.zeros((32, 32, 1), np.float32)
-    region[:12] = 1
-    shown, verdict = tasks.paint(painter, models, region, 7)
-    assert shown.shape == (256, 256, 3) and "low-pass judge" in verdict and "p(horse)" in verdict
-    assert np.abs(painter.image - image)[12:].max() < np.abs(painter.image - image)[:12].max()
-    back, _ = tasks.undo(painter, models, 7)
-    np.testing.assert_array_equal(back, inputs.shown(image[None]))
