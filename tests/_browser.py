@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -90,6 +91,7 @@ def draw(page, elem, strokes, ink):
         time.sleep(0.3)
         counts.append(_ink_pixels(root, ink))
     assert counts[-1] > before, f"the strokes never appeared on #{elem}"
+    time.sleep(0.5)  # as a person would: the editor commits the stroke to its layer after showing it
 
 
 def _ink_pixels(root, ink):
@@ -131,7 +133,8 @@ def expect_message(page, text, timeout=30_000):
 
 
 def screenshot(page, path):
-    """A small PNG of the page (palette of 64 colours) for the docs."""
+    """A small PNG of the page (palette of 64 colours) for the docs, once no progress bar is left."""
+    page.get_by_text(re.compile(r" - \d+(\.\d+)?%")).first.wait_for(state="hidden", timeout=90_000)
     raw = page.screenshot(full_page=True)
     Image.open(io.BytesIO(raw)).convert("RGB").quantize(64).save(path, optimize=True)
 

