@@ -77,6 +77,18 @@ def _eval(args):
     return 0
 
 
+def _demo(args):
+    import importlib.util
+
+    if importlib.util.find_spec("gradio") is None:
+        print('robustkeras demo: error: the page needs Gradio: pip install "robustkeras[demo]"', file=sys.stderr)
+        return 2
+    from robustkeras.demo import launch
+
+    launch(args.model, host=args.host, port=args.port)
+    return 0
+
+
 def _tour(args):
     from robustkeras.tour import run_tour
 
@@ -110,6 +122,14 @@ def build_parser():
     tour.add_argument("--images", default=None, help="converted models: folder of class sub-folders (docs/imagenet.md)")
     tour.add_argument("--classes", default=None, help="converted models: class list (.txt or imagenet_class_index.json)")
     tour.set_defaults(func=_tour)
+
+    demo = sub.add_parser("demo", help="a local page: draw, paint and watch one robust model synthesise "
+                                       "(needs robustkeras[demo])")
+    demo.add_argument("--model", default="fastnet_l2_robust",
+                      help="pretrained robust model name (add _int8 for its int8-quantised twin)")
+    demo.add_argument("--host", default="127.0.0.1", help="address to serve on (default: this machine only)")
+    demo.add_argument("--port", type=int, default=None, help="port (default: the first free one from 7860)")
+    demo.set_defaults(func=_demo)
 
     train = sub.add_parser("train", help="train a model (adversarially if --eps > 0), resumable")
     train.add_argument("--arch", default="fastnet")

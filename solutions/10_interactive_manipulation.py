@@ -221,8 +221,10 @@ def test_paint_behaviour(paint):
 # ## Painting
 #
 # Regions are simple masks; the feature is one of the top units of a class you pick.
-# First a static gallery (it is also what you see without a widget front-end), then the
-# interactive painter.
+# First a static gallery (it is also what you see in a static copy of this notebook), then
+# the interactive painter: the course's demo page (`robustkeras.demo`), opened inline. Its
+# **Paint features** tab is this stage's painter with a freehand brush and undo; the other
+# tabs are the earlier stages' tasks. In a terminal, `robustkeras demo` opens the same page.
 
 # %%
 def region_mask(name, size=32):
@@ -247,47 +249,21 @@ image_grid([np.asarray(p)[None] for p in [image, *painted]],
 plt.show()
 
 # %%
-USE_WIDGETS = not GRADING  # set False to skip the widget (e.g. without a widget front-end)
-if USE_WIDGETS:
-    import ipywidgets as widgets
-    from IPython.display import display
+LAUNCH_PAGE = not GRADING  # set False to skip the page (it needs `pip install "robustkeras[demo]"`)
+if LAUNCH_PAGE:
+    import importlib.util
+    import subprocess
+    import sys
 
-    history = [image]
-    out = widgets.Output()
-    class_box = widgets.Dropdown(options=[(c, i) for i, c in enumerate(data.CLASSES)], value=7, description="feature of")
-    region_box = widgets.ToggleButtons(options=["centre", "top", "bottom", "left", "right"], description="region")
-    paint_button, undo_button = widgets.Button(description="paint"), widgets.Button(description="undo")
+    if importlib.util.find_spec("gradio") is None and "google.colab" in sys.modules:  # Colab: the demo extra
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "./robustkeras[demo]"], check=True)
+    from robustkeras.demo import launch
 
-    def show():
-        with out:
-            out.clear_output(wait=True)
-            logits = np.asarray(robust(history[-1][None], training=False))[0]
-            p = np.exp(logits - logits.max())
-            p /= p.sum()
-            plt.figure(figsize=(2.5, 2.8))
-            plt.imshow(history[-1])
-            plt.title(f"{data.CLASSES[p.argmax()]} {p.max():.0%}")
-            plt.axis("off")
-            plt.show()
-
-    def on_paint(_):
-        unit = top_units(robust, class_box.value)[0]
-        history.append(paint(robust, history[-1], region_mask(region_box.value), unit, steps=steps))
-        show()
-
-    def on_undo(_):
-        if len(history) > 1:
-            history.pop()
-        show()
-
-    paint_button.on_click(on_paint)
-    undo_button.on_click(on_undo)
-    display(widgets.VBox([class_box, region_box, widgets.HBox([paint_button, undo_button]), out]))
-    show()
+    page = launch(block=False, inline=True)  # the page opens below; `page.close()` stops it
 
 # %% [markdown]
 # `robustkeras.synthesis.FeaturePainter` packages the same state (image history, undo,
-# top units, prediction) for your own interfaces.
+# top units, prediction) for your own interfaces: the page's **Paint features** tab is built on it.
 #
 # ## Summary
 #
