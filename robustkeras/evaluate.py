@@ -16,9 +16,9 @@ from robustkeras.progress import progress
 
 
 # Work per compiled call, in image-steps (one forward and backward pass of one image): a long
-# evaluation answers Ctrl-C between calls. 256 keeps one call of the shipped fastnet models
-# under 5 s on a loaded 2-core CPU (docs/coming_from.md, "Interrupting").
-CHUNK_IMAGE_STEPS = 256
+# evaluation answers Ctrl-C between calls. 128 keeps a call of the shipped fastnet models to a
+# few seconds on this loaded 2-core CPU (measured in docs/coming_from.md, "Interrupting").
+CHUNK_IMAGE_STEPS = 128
 
 
 def attack_chunk(steps):

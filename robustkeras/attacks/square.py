@@ -287,7 +287,7 @@ def _bucket(n, limit):
 
 # Image-queries per compiled call when compacting: a call of a shipped fastnet model stays
 # under a few seconds on a loaded 2-core CPU, so Ctrl-C is answered between calls.
-CALL_IMAGE_QUERIES = 768
+CALL_IMAGE_QUERIES = 384
 
 
 def _next_stop(start, queries, active, compact):
