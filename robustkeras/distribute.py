@@ -233,7 +233,8 @@ def data_parallel(devices="all", *, sync_batchnorm=True):
     Example:
         >>> with data_parallel(2) as dp:
         ...     model = dp.prepare(get_model("fastnet"))
-        ...     trainer = AdversarialTrainer(model, norm="l2", eps=0.5); trainer.compile("sgd"); trainer.fit(x, y, batch_size=256)
+        ...     trainer = AdversarialTrainer(model, norm="l2", eps=0.5)
+        ...     trainer.compile("sgd"); trainer.fit(x, y, batch_size=256)
     """
     found = resolve_devices(devices)
     sync_batchnorm = _checks.boolean("sync_batchnorm", sync_batchnorm)

@@ -204,7 +204,7 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", target=None, target_ra
         num_classes: optional; must equal the model's class count (read from the model).
         batch_size: images per compiled chunk (None: all at once); the
             random starts are drawn for all images first, so the result does
-            not depend on it.
+            not depend on it (up to float rounding).
 
     Returns:
         numpy float32 adversarial images inside the `eps`-ball of `x` and

@@ -191,7 +191,7 @@ def fab(model, x, y, *, norm, eps, target=None, target_rank=None, steps=100, res
         seed: integer seed of the random restarts, in [0, 2**31 - 1].
         batch_size: images per compiled chunk (None: all at once); restarts
             draw their random starts for all images first, so the result does
-            not depend on it.
+            not depend on it (up to float rounding).
 
     Returns:
         `(x_adv, norms)`: numpy float32 images (the closest adversarial point

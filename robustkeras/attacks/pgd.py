@@ -100,7 +100,7 @@ def pgd(model, x, y, *, norm, eps, step_size, steps, target=None, random_start=T
             read from the model).
         batch_size: images per compiled chunk (None: all at once). The random
             starts are drawn for all `N` images first, so the result does not
-            depend on it.
+            depend on it (up to float rounding: the CPU kernels sum in another order).
 
     Returns:
         numpy float32 adversarial images, inside the `eps`-ball of `x` and [0, 1].
@@ -129,8 +129,8 @@ def _checked_pgd(model, x, y, *, norm, eps, step_size, steps, target, random_sta
                         batch_size=batch_size, target=target)
     if inputs.eps == 0:
         return inputs.x.copy()
-    return run_pgd(inputs, step_size=inputs.eps if step_size is None else step_size, steps=steps, random_start=random_start, loss_fn=loss_fn,
-                   restarts=restarts, seed=inputs.seed)
+    return run_pgd(inputs, step_size=inputs.eps if step_size is None else step_size, steps=steps,
+                   random_start=random_start, loss_fn=loss_fn, restarts=restarts, seed=inputs.seed)
 
 
 def attack_runner(inputs, loss_fn, devices=None):
