@@ -33,7 +33,7 @@ x = rng.uniform(0, 1, (batch * batches, 32, 32, 3)).astype("float32")
 y = rng.integers(0, 10, batch * batches).astype("int32")
 with distribute.data_parallel(n) as dp:
     keras.utils.set_random_seed(0)
-    trainer = AdversarialTrainer(dp.prepare(get_model(arch)), eps=0.5, steps=steps)
+    trainer = AdversarialTrainer(dp.prepare(get_model(arch)), norm="l2", eps=0.5, steps=steps)
     trainer.compile(optimizer=keras.optimizers.SGD(0.01))
     trainer.fit(x[:batch], y[:batch], batch_size=batch, epochs=1, verbose=0)  # trace
     start = time.perf_counter()

@@ -47,10 +47,12 @@ def _eval(args):
 
     # Checked before the model and the data are loaded, so a typo fails in a second.
     _checks.one_of("name", args.model, set(pretrained.available()))
-    _checks.non_negative("eps", args.eps)
-    _checks.positive_int("steps", args.steps)
-    _checks.positive_int("restarts", args.restarts)
-    _checks.positive_int("seed", args.seed, minimum=0)
+    from robustkeras.attacks import prologue
+
+    prologue.check_eps(args.norm, args.eps)
+    prologue.check_count("steps", args.steps)
+    prologue.check_count("restarts", args.restarts)
+    prologue.check_seed(args.seed)
     if args.limit is not None:
         _checks.positive_int("limit", args.limit)
     from robustkeras import data
@@ -160,11 +162,13 @@ def build_parser():
     ev = sub.add_parser("eval", help="clean and robust accuracy of a pretrained model on the test set")
     ev.add_argument("--model", required=True)
     ev.add_argument("--attack", default="pgd", choices=["pgd", "autoattack"])
-    ev.add_argument("--norm", default="l2", choices=["l2", "linf"])
-    ev.add_argument("--eps", type=float, default=0.5)
-    ev.add_argument("--version", default="apgd", choices=["standard", "apgd", "fast"],
-                    help="AutoAttack version: standard (APGD-CE, APGD-T, FAB-T, Square: the published figure), "
-                         "apgd (APGD-CE, APGD-T only) or fast (classroom)")
+    ev.add_argument("--norm", default="l2", choices=["l2", "linf"],
+                    help="threat model (default l2; printed with the result)")
+    ev.add_argument("--eps", type=float, default=0.5,
+                    help="radius in [0, 1]-pixel units (default 0.5; L-inf 8/255 is 0.0314; printed with the result)")
+    ev.add_argument("--version", default="standard", choices=["standard", "apgd", "fast"],
+                    help="AutoAttack version: standard (default, as the reference: APGD-CE, APGD-T, FAB-T, Square, "
+                         "the published figure), apgd (APGD-CE, APGD-T only: faster) or fast (classroom)")
     ev.add_argument("--state", default=None,
                     help="AutoAttack: JSON file to save progress to after every batch and resume from")
     ev.add_argument("--steps", type=int, default=20)

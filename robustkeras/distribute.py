@@ -17,9 +17,11 @@ created and `fit` inside it train data-parallel.
 The adversarial attack inside `AdversarialTrainer.train_step` is per example,
 so each replica attacks its own shard; nothing about it is exchanged.
 
+Sharded evaluation is `evaluate.robust_accuracy(..., devices=N)` (through `sharded`).
+
 Example:
     >>> with data_parallel("all"):
-    ...     trainer = AdversarialTrainer(get_model("fastnet"), eps=0.5)
+    ...     trainer = AdversarialTrainer(get_model("fastnet"), norm="l2", eps=0.5)
     ...     trainer.compile(optimizer="sgd")
     ...     trainer.fit(x, y, batch_size=256)
 """
@@ -231,7 +233,8 @@ def data_parallel(devices="all", *, sync_batchnorm=True):
     Example:
         >>> with data_parallel(2) as dp:
         ...     model = dp.prepare(get_model("fastnet"))
-        ...     trainer = AdversarialTrainer(model); trainer.compile("sgd"); trainer.fit(x, y, batch_size=256)
+        ...     trainer = AdversarialTrainer(model, norm="l2", eps=0.5)
+        ...     trainer.compile("sgd"); trainer.fit(x, y, batch_size=256)
     """
     found = resolve_devices(devices)
     sync_batchnorm = _checks.boolean("sync_batchnorm", sync_batchnorm)
@@ -269,41 +272,33 @@ def local_shard(x):
     return x[process_index() * size:(process_index() + 1) * size]
 
 
+def sharded(attack, state, devices):
+    """`run(*batch_args, *scalars)`: `attack(state, ...)` with the batch arrays split over `devices`.
 
-class _PresetStart:
-    """A step rule whose random start is given: each replica's shard of the global batch's start.
+    The first four arguments (images, starts, labels, targets) are split along
+    their first axis, padded by repeating the first rows so every device gets
+    an equal share; the rest (eps, step size, steps) are replicated. Outputs are
+    trimmed back to the batch. Used by `evaluate.robust_accuracy(..., devices=)`:
+    the random starts are drawn for the whole batch before it is split, so a
+    sharded attack repeats the one-device attack image for image.
+    (`training.adversarial._ShardStart` differs: inside a compiled train step
+    each replica draws its own rows of the global batch's start.)
 
-    Drawing the start for the global batch (as one device does) and sharding it
-    makes a sharded attack repeat the one-device attack image for image.
+    Args:
+        attack: `(state, x0, start, y, target, *scalars) -> outputs`, batch-first
+            (`attacks.pgd`'s compiled attack body).
+        state: the model state from `backend.inference_fn`.
+        devices: from `resolve_devices`.
+
+    Returns:
+        `run(x0, start, y, target, *scalars) -> tuple of numpy outputs`.
     """
+    count = len(devices)
 
-    def __init__(self, rule, start):
-        self.rule, self.start = rule, start
+    def pad(arrays):
+        extra = -len(arrays[0]) % count
+        return [np.concatenate([a, np.repeat(a[:1], extra, axis=0)]) for a in arrays]
 
-    def random_start(self, x0, seed):
-        return self.start
-
-    def __getattr__(self, name):
-        return getattr(self.rule, name)
-
-
-def _attack_fn(logits_fn, norm, eps, step_size, steps):
-    from robustkeras.attacks.pgd import pgd_loop
-    from robustkeras.attacks.steps import make_step_rule
-
-    def attack(state, x0, start, y):
-        rule = _PresetStart(make_step_rule(norm, eps, step_size), start)
-        x_adv, obj = pgd_loop(lambda t: logits_fn(state, t), x0, y, rule, steps=steps, random_start=True,
-                              keep_best=True, seed=None)
-        return x_adv, obj, logits_fn(state, x0), logits_fn(state, x_adv)
-
-    return attack
-
-
-def _sharded_runner(model, devices, norm, eps, step_size, steps):
-    """`run(x0, start, y) -> (x_adv, objective, clean_logits, adv_logits)` with the batch split over `devices`."""
-    fn, state = B.inference_fn(model)
-    attack = _attack_fn(fn, norm, eps, step_size, steps)
     if B.name() == "jax":
         import jax
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -313,82 +308,25 @@ def _sharded_runner(model, devices, norm, eps, step_size, steps):
         state = jax.device_put(state, replicated)
         compiled = jax.jit(attack)
 
-        def run(x0, start, y):
-            return compiled(state, *(jax.device_put(a, batch) for a in (x0, start, y)))
+        def run(*args):
+            n, arrays = len(args[0]), pad(args[:4])
+            out = compiled(state, *(jax.device_put(a, batch) for a in arrays),
+                           *(jax.device_put(a, replicated) for a in args[4:]))
+            return tuple(np.asarray(o)[:n] for o in out)
 
         return run
     import tensorflow as tf
 
     strategy = tf.distribute.MirroredStrategy(devices=devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
-    replica_fn = tf.function(lambda x0, start, y: attack(state, x0, start, y))
+    replica_fn = tf.function(lambda *a: attack(state, *a))
 
-    def run(x0, start, y):
-        shards = [np.array_split(a, len(devices)) for a in (x0, start, y)]
-        args = [strategy.experimental_distribute_values_from_function(
+    def run(*args):
+        n, arrays = len(args[0]), pad(args[:4])
+        shards = [np.array_split(a, count) for a in arrays]
+        split = [strategy.experimental_distribute_values_from_function(
             lambda ctx, s=s: s[ctx.replica_id_in_sync_group]) for s in shards]
-        out = strategy.run(replica_fn, args=tuple(args))
-        return tuple(np.concatenate([np.asarray(t) for t in strategy.experimental_local_results(o)]) for o in out)
+        out = strategy.run(replica_fn, args=(*split, *args[4:]))
+        return tuple(np.concatenate([np.asarray(t) for t in strategy.experimental_local_results(o)])[:n]
+                     for o in out)
 
     return run
-
-
-def robust_accuracy(model, x, y, *, devices="all", norm="l2", eps=0.5, steps=20, step_size=None, restarts=1,
-                    batch_size=500, seed=0):
-    """`robustkeras.evaluate.robust_accuracy` with each batch split across `devices`.
-
-    The same random starts as the one-device evaluation (drawn for the whole
-    batch, then split), so the results are the same; each device attacks its
-    share of the batch (PGD is per example: nothing is exchanged).
-
-    Args:
-        model: classifier returning logits, inputs in [0, 1] (built inside
-            `data_parallel` or not: its weights are copied to every device).
-        x, y: float images in [0, 1] and int labels.
-        devices: "all" or a count (see `resolve_devices`); `batch_size` must be a multiple of it.
-        norm, eps, steps, step_size, restarts, batch_size, seed: as in `evaluate.robust_accuracy`.
-
-    Returns:
-        The dict of `evaluate.robust_accuracy`, plus `devices` (the count).
-
-    Example:
-        >>> robust_accuracy(model, x, y, devices=4, eps=0.5, steps=20)["robust"]
-        0.58
-    """
-    from robustkeras.attacks.steps import make_step_rule
-    from robustkeras.models.introspect import logits_model
-
-    found = resolve_devices(devices)
-    spec = _checks.classifier(model)  # the same model checks as evaluate.robust_accuracy
-    x = _checks.images_for(spec, "x", x, model=model)
-    y = _checks.labels("y", y, n=len(x), num_classes=spec.num_classes)
-    model = logits_model(model)  # a softmax model is attacked on its logits, as on one device
-    steps = _checks.positive_int("steps", steps)
-    eps = _checks.non_negative("eps", eps)
-    step_size = 2.5 * eps / steps if step_size is None else _checks.non_negative("step_size", step_size)
-    batch_size = check_batch_size(batch_size, len(found))
-    norm = _checks.one_of("norm", norm, {"l2", "linf"})
-    restarts = _checks.positive_int("restarts", restarts)
-    seed = _checks.positive_int("seed", seed, minimum=0)
-    run = _sharded_runner(model, found, norm, eps, step_size, steps)
-    rule = make_step_rule(norm, eps, step_size)
-    clean_ok = robust_ok = 0
-    for k, a in enumerate(range(0, len(x), batch_size)):
-        xb, yb = x[a:a + batch_size], y[a:a + batch_size]
-        pad = -len(xb) % len(found)  # the last batch: repeat images so every device gets a share
-        xp, yp = np.concatenate([xb, xb[:pad]]), np.concatenate([yb, yb[:pad]])
-        best_obj, adv_ok = None, None
-        for r in range(restarts):
-            start = np.asarray(rule.random_start(xb, np.array([seed + k, r], np.int32)), np.float32)
-            _, obj, clean_logits, adv_logits = run(xp, np.concatenate([start, start[:pad]]), yp)
-            obj, ok = np.asarray(obj)[:len(xb)], np.argmax(np.asarray(adv_logits)[:len(xb)], 1) == yb
-            if best_obj is None:
-                best_obj, adv_ok = obj, ok
-            else:  # each image keeps its highest-loss restart, as `pgd` does
-                better = obj > best_obj
-                best_obj, adv_ok = np.where(better, obj, best_obj), np.where(better, ok, adv_ok)
-        clean = np.argmax(np.asarray(clean_logits)[:len(xb)], 1) == yb
-        clean_ok += int(np.sum(clean))
-        robust_ok += int(np.sum(clean & adv_ok))
-    n = len(x)
-    return {"clean": clean_ok / n, "robust": robust_ok / n, "n": n, "attack": f"PGD-{steps}", "norm": norm,
-            "eps": eps, "step_size": step_size, "restarts": restarts, "seed": seed, "devices": len(found)}

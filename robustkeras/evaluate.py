@@ -7,11 +7,23 @@ import os
 import keras
 import numpy as np
 
-from robustkeras import _checks
+from robustkeras import _checks, distribute
+from robustkeras.attacks import prologue as P
 from robustkeras.attacks.losses import cross_entropy
-from robustkeras.attacks.pgd import run_pgd
+from robustkeras.attacks.pgd import attack_runner, run_pgd
 from robustkeras.models.introspect import logits_model
 from robustkeras.progress import progress
+
+
+# Work per compiled call, in image-steps (one forward and backward pass of one image): a long
+# evaluation answers Ctrl-C between calls. 128 keeps a call of the shipped fastnet models to a
+# few seconds on this loaded 2-core CPU (measured in docs/coming_from.md, "Interrupting").
+CHUNK_IMAGE_STEPS = 128
+
+
+def attack_chunk(steps):
+    """Images per compiled call of a `steps`-step gradient attack (at least 1)."""
+    return max(1, CHUNK_IMAGE_STEPS // max(int(steps), 1))
 
 
 def _batches(n, batch_size):
@@ -62,52 +74,63 @@ def clean_accuracy(model, x, y, *, batch_size=500):
     return float(np.mean(np.argmax(_logits(model, x, batch_size), 1) == y))
 
 
-def robust_accuracy(model, x, y, *, norm="l2", eps=0.5, steps=20, step_size=None, restarts=1,
-                    batch_size=500, seed=0, show_progress=False):
+def robust_accuracy(model, x, y, *, norm, eps, steps=20, step_size=None, restarts=1,
+                    batch_size=500, seed=0, show_progress=False, devices=None):
     """Clean and PGD robust accuracy (the standard PGD-k evaluation).
 
     Step size defaults to `2.5 * eps / steps` (Madry et al.). Cross-entropy on
     logits, model in inference mode, each image's worst case over restarts.
+    The attack runs in compiled calls of `attack_chunk(steps)` images (a few
+    seconds each, so Ctrl-C is answered soon); the random starts are drawn per
+    `batch_size` batch, so the figures do not depend on that chunking, nor
+    on `devices`: each compiled call is then split across the devices (PGD
+    is per example: nothing is exchanged).
 
     Args:
         model: a Keras classifier taking [0, 1] images (class count and image
             shape are read from it; a final softmax is removed).
         x, y: float images of the model's input shape in [0, 1] and int true labels.
-        norm, eps, steps, step_size, restarts: the attack.
-        batch_size: images per attack batch.
+        norm: "l2" or "linf" (required: there is no default threat model).
+        eps: radius of the threat ball in [0, 1]-pixel units (required).
+        steps, step_size, restarts: the attack.
+        batch_size: images per batch of random starts.
         seed: seed of the random starts (per batch: `seed + batch index`).
         show_progress: show a progress bar.
+        devices: None (one device), "all", or a count: split each attack call
+            across that many devices (`distribute.resolve_devices`).
 
     Returns:
-        dict with `clean`, `robust` (fractions in [0, 1]), `n`, and the attack settings.
+        dict with `clean`, `robust` (fractions in [0, 1]), `n`, and the attack
+        settings (with `devices`, also `devices`: the count).
 
     Example:
         >>> robust_accuracy(model, x, y, norm="l2", eps=0.5, steps=20)["robust"]
         0.58
     """
-    spec = _checks.classifier(model)
-    x = _checks.images_for(spec, "x", x, model=model)
-    y = _checks.labels("y", y, n=len(x), num_classes=spec.num_classes)
-    steps = _checks.positive_int("steps", steps)
-    eps = _checks.non_negative("eps", eps)
-    step_size = 2.5 * eps / steps if step_size is None else _checks.non_negative("step_size", step_size)
-    batch_size = _checks.positive_int("batch_size", batch_size)
-    norm = _checks.one_of("norm", norm, {"l2", "linf"})
-    restarts = _checks.positive_int("restarts", restarts)
-    seed = _checks.positive_int("seed", seed, minimum=0)
+    steps = P.check_count("steps", steps)
+    step_size = None if step_size is None else _checks.non_negative("step_size", step_size)
+    batch_size = P.check_count("batch_size", batch_size)
+    restarts = P.check_count("restarts", restarts)
+    found = None if devices is None else distribute.resolve_devices(devices)
+    chunk = attack_chunk(steps) * (1 if found is None else len(found))
+    inputs = P.prologue(model, x, y, norm=norm, eps=eps, seed=seed, batch_size=chunk)
+    x, y, eps = inputs.x, inputs.y, inputs.eps
+    step_size = 2.5 * eps / steps if step_size is None else step_size
+    runner = attack_runner(inputs, cross_entropy, found)
     clean_ok, robust_ok = 0, 0
     for k, (a, b) in enumerate(progress(_batches(len(x), batch_size), desc=f"PGD-{steps}", enable=show_progress)):
         xb, yb = x[a:b], y[a:b]
         clean_pred = np.argmax(_logits(model, xb, batch_size), 1)
         x_adv = xb if eps == 0 else run_pgd(
-            model, xb, yb, None, norm=norm, eps=eps, step_size=step_size, steps=steps, random_start=True,
-            loss_fn=cross_entropy, restarts=restarts, seed=seed + k)
+            inputs, step_size=step_size, steps=steps, random_start=True, loss_fn=cross_entropy,
+            restarts=restarts, seed=P.batch_seed(inputs.seed, k), rows=slice(a, b), runner=runner)
         adv_pred = np.argmax(_logits(model, x_adv, batch_size), 1)
         clean_ok += int(np.sum(clean_pred == yb))
         robust_ok += int(np.sum((adv_pred == yb) & (clean_pred == yb)))
     n = len(x)
-    return {"clean": clean_ok / n, "robust": robust_ok / n, "n": n, "attack": f"PGD-{steps}",
-            "norm": norm, "eps": eps, "step_size": step_size, "restarts": restarts, "seed": seed}
+    result = {"clean": clean_ok / n, "robust": robust_ok / n, "n": n, "attack": f"PGD-{steps}",
+              "norm": inputs.norm, "eps": eps, "step_size": step_size, "restarts": restarts, "seed": inputs.seed}
+    return result if found is None else {**result, "devices": len(found)}
 
 
 # AutoAttack versions (Croce & Hein 2020): stages in the published order, APGD iterations, target classes.
@@ -127,20 +150,23 @@ def _autoattack_units(version, targets, norm, eps):
 
     settings = AUTOATTACK_VERSIONS[version]
     steps, units = settings["steps"], []
+    # Compiled calls of a few seconds (Ctrl-C is answered between them); APGD and FAB give the same
+    # images for any chunking, and Square bounds its own calls (`square.CALL_IMAGE_QUERIES`).
+    chunk = attack_chunk(steps)
     for stage in settings["stages"]:
         if stage == "apgd-ce":
             units.append((stage, "APGD-CE", lambda m, x, y, seed: apgd(m, x, y, norm=norm, eps=eps, steps=steps,
-                                                                       loss="ce", seed=seed)))
+                                                                       loss="ce", seed=seed, batch_size=chunk)))
         elif stage == "square":
             units.append((stage, "Square", lambda m, x, y, seed: square(m, x, y, norm=norm, eps=eps, seed=seed,
                                                                         queries=settings["queries"])))
         elif stage == "apgd-t":
             units += [(stage, f"APGD-T {rank}/{targets}", lambda m, x, y, seed, r=rank: apgd(
-                m, x, y, norm=norm, eps=eps, steps=steps, loss="dlr", target_rank=r, seed=seed))
+                m, x, y, norm=norm, eps=eps, steps=steps, loss="dlr", target_rank=r, seed=seed, batch_size=chunk))
                 for rank in range(1, targets + 1)]
         elif stage == "fab-t":
             units += [(stage, f"FAB-T {rank}/{targets}", lambda m, x, y, seed, r=rank: fab(
-                m, x, y, norm=norm, eps=eps, steps=steps, target_rank=r, seed=seed)[0])
+                m, x, y, norm=norm, eps=eps, steps=steps, target_rank=r, seed=seed, batch_size=chunk)[0])
                 for rank in range(1, targets + 1)]
     return units
 
@@ -201,11 +227,11 @@ class _RunState:
             "attacked": bits(self.attacked), "stages": self.stages, "seconds": round(seconds, 2)}))
 
 
-def autoattack(model, x, y, *, norm, eps, version="apgd", seed=0, batch_size=500, show_progress=False,
-               state_path=None):
+def autoattack(model, x, y, *, norm, eps, version="standard", seed=0, batch_size=500, show_progress=False,
+               state_path=None, return_adversarial=False):
     """Robust accuracy under AutoAttack (Croce & Hein 2020), per image the worst case over its stages.
 
-    `version="standard"` is the published AutoAttack, the figure RobustBench
+    `version="standard"` (the default, as in the reference) is the published AutoAttack, the figure RobustBench
     and papers report: APGD-CE, APGD-T (targeted DLR towards each of the 9
     most likely wrong classes), FAB-T (the same 9 targets) and the
     gradient-free Square attack (5,000 queries), in that order, each on the
@@ -213,7 +239,7 @@ def autoattack(model, x, y, *, norm, eps, version="apgd", seed=0, batch_size=500
     Square is what catches gradient masking. An image counts as robust only
     if it survives every stage.
 
-    `version="apgd"` (the default) runs only APGD-CE and APGD-T: an upper
+    `version="apgd"` (the fast named option) runs only APGD-CE and APGD-T: an upper
     bound on the standard figure, much faster, and on models that do not
     mask gradients usually within a few tenths of a point of it. Report it
     as "AutoAttack (APGD)". `version="fast"` (25 iterations, top-3 targets)
@@ -222,24 +248,30 @@ def autoattack(model, x, y, *, norm, eps, version="apgd", seed=0, batch_size=500
     A long run (the standard version on thousands of images takes hours on
     a CPU) can be made resumable with `state_path`: after every batch the
     robust mask and the position are written there atomically; rerun the
-    same call to continue. A progress bar per unit shows how far it is.
+    same call to continue. A progress bar per unit shows how far it is. The
+    attacks run in compiled calls of a few seconds, so Ctrl-C is answered soon.
 
     Args:
         model: classifier returning logits, inputs in [0, 1] (the class
             count comes from its outputs, at least 4; 9 targets or all wrong classes).
         x, y: float images in [0, 1] and int true labels.
         norm: "l2" or "linf".
-        eps: radius of the threat ball.
-        version: "standard", "apgd" or "fast".
+        eps: radius of the threat ball in [0, 1]-pixel units (L-inf 8 / 255, not 8).
+        version: "standard" (default), "apgd" or "fast".
         seed: seed of the random starts (per batch: `seed + batch index`).
         batch_size: images per attack batch.
         show_progress: a progress bar per unit (stage, or stage and target).
         state_path: optional JSON file to save progress to and resume from.
+        return_adversarial: also return the images, as `result["x_adv"]`
+            (not with `state_path`: a resumed run has lost the images found
+            before it stopped).
 
     Returns:
         dict with `clean` and `robust` (fractions in [0, 1]), `stages` (robust
         accuracy after each stage, in order), `seconds`, `n`, `attack`,
-        `version` and the settings.
+        `version` and the settings; with `return_adversarial`, `x_adv`: float32
+        images `(N, H, W, C)`, per image the one that fooled the model (`x` where
+        none did, or where the clean image is already misclassified).
 
     Example:
         >>> result = autoattack(model, x, y, norm="l2", eps=0.5, version="standard")
@@ -248,16 +280,16 @@ def autoattack(model, x, y, *, norm, eps, version="apgd", seed=0, batch_size=500
     """
     import time
 
-    x = _checks.images_for(_checks.classifier(model), "x", x, model=model)
-    norm = _checks.one_of("norm", norm, {"l2", "linf"})
-    eps = _checks.non_negative("eps", eps)
     version = _checks.one_of("version", version, AUTOATTACK_VERSIONS)
-    seed = _checks.positive_int("seed", seed, minimum=0)
-    batch_size = _checks.positive_int("batch_size", batch_size)
+    batch_size = P.check_count("batch_size", batch_size)
     if state_path is not None and not isinstance(state_path, (str, os.PathLike)):
         raise ValueError(f"Expected `state_path` to be a file path or None. Received: state_path={state_path!r}")
+    if _checks.boolean("return_adversarial", return_adversarial) and state_path is not None:
+        raise ValueError("Expected `return_adversarial=False` with a `state_path` (a resumed run has lost the "
+                         "images found before it stopped). Received: return_adversarial=True")
+    inputs = P.prologue(model, x, y, norm=norm, eps=eps, seed=seed)
+    x, y, norm, eps, seed = inputs.x, inputs.y, inputs.norm, inputs.eps, inputs.seed
     logits = _logits(model, x, batch_size)  # x is checked: no second scan per call
-    y = _checks.labels("y", y, n=len(x), num_classes=logits.shape[-1])
     if logits.shape[-1] < 4:  # APGD-T's targeted DLR loss uses the 4 largest logits
         raise ValueError(f"Expected `model` with at least 4 classes for AutoAttack (its APGD-T stage uses the "
                          f"targeted DLR loss). Received: a model with {logits.shape[-1]} classes; use "
@@ -272,14 +304,17 @@ def autoattack(model, x, y, *, norm, eps, version="apgd", seed=0, batch_size=500
     if state.robust is None:
         state.robust = clean_ok.copy()
     units = _autoattack_units(version, targets, norm, eps)
+    x_out = x.copy() if return_adversarial else None
     for i in range(state.unit, len(units)):
         stage, label, attack = units[i]
         todo = np.flatnonzero(state.robust & ~state.attacked)
         done = int(np.ceil(np.sum(state.attacked) / batch_size))  # batches run before a resume
         for k, (a, b) in enumerate(progress(_batches(len(todo), batch_size), desc=label, enable=show_progress)):
             idx = todo[a:b]
-            x_adv = attack(model, x[idx], y[idx], seed + done + k)
+            x_adv = attack(model, x[idx], y[idx], P.batch_seed(seed, done + k))
             fooled = np.argmax(_logits(model, x_adv, batch_size), 1) != y[idx]
+            if x_out is not None:
+                x_out[idx[fooled]] = x_adv[fooled]
             state.robust[idx[fooled]], state.attacked[idx] = False, True
             state.save(time.perf_counter() - start)
         if i + 1 == len(units) or units[i + 1][0] != stage:
@@ -294,4 +329,6 @@ def autoattack(model, x, y, *, norm, eps, version="apgd", seed=0, batch_size=500
               "steps": AUTOATTACK_VERSIONS[version]["steps"], "targets": targets, "seed": seed}
     if version == "standard":
         result["queries"] = AUTOATTACK_VERSIONS[version]["queries"]
+    if x_out is not None:
+        result["x_adv"] = x_out
     return result

@@ -91,7 +91,7 @@ def main():
         from robustkeras.evaluate import autoattack
 
         n = args.autoattack_images
-        aa = autoattack(model, x[:n], y[:n], norm="l2", eps=args.eps, show_progress=True)
+        aa = autoattack(model, x[:n], y[:n], norm="l2", eps=args.eps, version="apgd", show_progress=True)
         aa["n"], aa["data"] = n, "offline CIFAR-10 copy, first test images"
         entry["autoattack"] = aa
     pretrained.register(args.name, arch=args.arch, weights_file=target, **entry)

@@ -47,7 +47,7 @@ def run(name, model, heavy):
     say("pgd")
     attacks.pgd(model, x, y, norm="linf", eps=0.03, step_size=0.01, steps=2, target=np.array([3, 4]))
     say("pgd target")
-    attacks.fgsm(model, x, y, eps=0.03)
+    attacks.fgsm(model, x, y, norm="linf", eps=0.03)
     say("fgsm")
     attacks.apgd(model, x, y, norm="l2", eps=0.5, steps=2, loss="dlr", target_rank=1)
     say("apgd")
@@ -55,7 +55,7 @@ def run(name, model, heavy):
         result = evaluate.autoattack(model, x, y, norm="l2", eps=0.5, version="fast")
         assert 0 <= result["robust"] <= result["clean"] <= 1
         say("autoattack")
-    evaluate.robust_accuracy(model, x, y, steps=1)
+    evaluate.robust_accuracy(model, x, y, norm="l2", eps=0.5, steps=1)
     say("robust_accuracy")
     stats_images = rng.random((2 * classes, *shape)).astype("float32")
     stats = synthesis.compute_class_stats(stats_images, np.arange(2 * classes) % classes, rank=2, components=2)

@@ -65,8 +65,8 @@ def test_softmax_models_give_the_logits_models_results(kind):
     np.testing.assert_allclose(evaluate.predict_logits(soft, x), evaluate.predict_logits(logits_net, x), atol=1e-5)
     sq = dict(norm="linf", eps=0.1, queries=20)
     np.testing.assert_allclose(attacks.square(soft, x, y, **sq), attacks.square(logits_net, x, y, **sq), atol=1e-5)
-    fab_soft, norms_soft = attacks.fab(soft, x, y, norm="l2", steps=3)
-    fab_logits, norms_logits = attacks.fab(logits_net, x, y, norm="l2", steps=3)
+    fab_soft, norms_soft = attacks.fab(soft, x, y, norm="l2", eps=None, steps=3)
+    fab_logits, norms_logits = attacks.fab(logits_net, x, y, norm="l2", eps=None, steps=3)
     np.testing.assert_allclose(fab_soft, fab_logits, atol=1e-4)
     np.testing.assert_allclose(norms_soft, norms_logits, rtol=1e-3, atol=1e-5)
     painter = synthesis.FeaturePainter(soft, x[0])
@@ -102,7 +102,7 @@ def test_inputs_that_do_not_fit_the_model_name_the_argument():
     with pytest.raises(ValueError, match="`x`"):
         evaluate.clean_accuracy(model, np.zeros((2, 64, 64, 3), "float32"), y)
     with pytest.raises(ValueError, match=r"`x`.*\(N, 32, 32, 3\)"):
-        attacks.fab(model, np.zeros((2, 64, 64, 3), "float32"), y, norm="l2", steps=1)
+        attacks.fab(model, np.zeros((2, 64, 64, 3), "float32"), y, norm="l2", eps=None, steps=1)
     with pytest.raises(ValueError, match=r"`x`.*\(N, 32, 32, 3\)"):
         attacks.square(model, x[..., :1], y, norm="linf", eps=0.1, queries=2)
     with pytest.raises(ValueError, match="`y`"):
@@ -129,7 +129,7 @@ def test_a_model_expecting_0_255_is_refused_and_pixel_model_fixes_it():
     with pytest.raises(ValueError, match=r"pixel_model\(model, input_range=\(0, 255\)\)"):
         attacks.square(model, images, [0, 1], norm="linf", eps=0.1, queries=2)
     with pytest.raises(ValueError, match=r"pixel_model\(model, input_range=\(0, 255\)\)"):
-        attacks.fab(model, images, [0, 1], norm="l2", steps=1)
+        attacks.fab(model, images, [0, 1], norm="l2", eps=None, steps=1)
     wrapped = pixel_model(model, (0, 255))
     np.testing.assert_allclose(np.asarray(wrapped(images)), np.asarray(model(images * 255)), rtol=1e-5, atol=1e-5)
     attacks.pgd(wrapped, images, [0, 1], norm="l2", eps=0.5, step_size=0.1, steps=1)

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from robustkeras.attacks import apgd, dlr, dlr_targeted, pgd
-from robustkeras.attacks.apgd import _resolve_target, checkpoints
+from robustkeras.attacks.apgd import checkpoints
+from robustkeras.attacks.prologue import rank_targets
 from robustkeras.data import load_sample
 from robustkeras.evaluate import autoattack
 
@@ -110,7 +111,7 @@ def test_targeted_apgd_raises_the_target_class(trained, sample, target_kind):
     x, y = sample[0][:40], sample[1][:40]
     probs = keras.ops.convert_to_numpy(keras.ops.softmax(trained(x)))
     if target_kind == "rank":
-        target, kwargs = _resolve_target(None, 3, y, probs), {"target_rank": 3}
+        target, kwargs = rank_targets(y, probs, 3), {"target_rank": 3}
     else:
         target = (y + 1) % 10
         kwargs = {"target": target}
@@ -124,8 +125,8 @@ def test_targeted_apgd_raises_the_target_class(trained, sample, target_kind):
 def test_target_none_picks_the_kth_most_likely_wrong_class():
     logits = np.array([[5.0, 1.0, 3.0, 2.0], [0.0, 1.0, 9.0, 4.0]], "float32")
     y = np.array([0, 3])  # second image is misclassified: its true class is still excluded
-    assert list(_resolve_target(None, 1, y, logits)) == [2, 2]
-    assert list(_resolve_target(None, 2, y, logits)) == [3, 1]
+    assert list(rank_targets(y, logits, 1)) == [2, 2]
+    assert list(rank_targets(y, logits, 2)) == [3, 1]
 
 
 @pytest.mark.parametrize(
@@ -140,7 +141,6 @@ def test_target_none_picks_the_kth_most_likely_wrong_class():
         ({"target": 11}, "target"),
         ({"target_rank": 10}, "target_rank"),
         ({"target": 3, "target_rank": 1}, "target"),
-        ({"targeted": False, "target": 3}, "targeted"),
         ({"num_classes": 5}, "num_classes"),
     ],
 )

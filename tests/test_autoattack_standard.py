@@ -141,5 +141,21 @@ def test_cli_takes_the_version():
     args = parser.parse_args(["eval", "--model", "m", "--attack", "autoattack", "--version", "standard",
                               "--state", "s.json"])
     assert args.version == "standard" and args.state == "s.json"
-    assert parser.parse_args(["eval", "--model", "m"]).version == "apgd"
+    assert parser.parse_args(["eval", "--model", "m"]).version == "standard"  # as the reference
     assert cli.main(["eval", "--model", "m", "--version", "plus"]) == 2
+
+
+def test_autoattack_returns_the_adversarial_images(trained, small):
+    """`return_adversarial=True`: per image the image that fooled the model, else the clean one (issue 30)."""
+    x, y = load_sample(24)
+    result = evaluate.autoattack(trained, x, y, norm="linf", eps=EPS, return_adversarial=True)
+    x_adv = result["x_adv"]
+    assert x_adv.shape == x.shape and x_adv.dtype == np.float32
+    assert np.abs(x_adv - x).max() <= EPS + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
+    assert np.mean(~fooled(trained, x_adv, y)) == result["robust"]
+    assert result["robust"] < result["clean"], "the attack should fool some images"
+    moved = np.any(x_adv != x, axis=(1, 2, 3))
+    assert np.all(fooled(trained, x_adv[moved], y[moved]))
+    assert "x_adv" not in evaluate.autoattack(trained, x, y, norm="linf", eps=EPS, version="fast")
+    with pytest.raises(ValueError, match="`return_adversarial=False`"):
+        evaluate.autoattack(trained, x, y, norm="linf", eps=EPS, return_adversarial=True, state_path="s.json")

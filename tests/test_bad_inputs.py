@@ -8,6 +8,7 @@ whole table runs in seconds. The CLI rows check the exit status 2 and the
 single stderr line.
 """
 
+import contextlib
 import json
 from unittest import mock
 
@@ -71,7 +72,7 @@ def _load_other_architecture(tmp):
 
 
 def _fit(model, x, y, as_dataset=False):
-    trainer = AdversarialTrainer(model, eps=0.1)
+    trainer = AdversarialTrainer(model, norm="l2", eps=0.1)
     trainer.compile(optimizer="sgd")
     if as_dataset:
         import tensorflow as tf
@@ -91,6 +92,8 @@ def _first_image(ctx):
 
 
 ATTACK = dict(model=MODEL, x=X, y=Y, norm="l2", eps=0.5, step_size=0.1, steps=2)
+RA = dict(model=MODEL, x=X, y=Y, norm="l2", eps=0.5)
+TRAINER = dict(classifier=MODEL, norm="l2", eps=0.5)
 APGD = dict(model=MODEL, x=X, y=Y, norm="l2", eps=0.5, steps=2)
 TRAIN = dict(out_dir=_tmp("run"), epochs=1, data_path="/nonexistent")
 OPT = dict(model=MODEL, start=X, objective=synthesis.class_objective, params={"target": Y}, steps=1, step_size=0.1)
@@ -134,11 +137,11 @@ CASES = [
     (evaluate.clean_accuracy, dict(model=MODEL, x=X * 255, y=Y), "x"),
     (evaluate.clean_accuracy, dict(model=MODEL, x=X, y=Y, batch_size=0), "batch_size"),
     (evaluate.predict_logits, dict(model=MODEL, x=X[0]), "x"),
-    (evaluate.robust_accuracy, dict(model=MODEL, x=X, y=Y, eps=-0.1), "eps"),
-    (evaluate.robust_accuracy, dict(model=MODEL, x=X, y=Y, norm="l1"), "norm"),
-    (evaluate.robust_accuracy, dict(model=MODEL, x=X, y=Y, steps=0), "steps"),
-    (evaluate.robust_accuracy, dict(model=MODEL, x=X, y=Y, step_size=-1.0), "step_size"),
-    (evaluate.robust_accuracy, dict(model=MODEL, x=X, y=Y, restarts=0), "restarts"),
+    (evaluate.robust_accuracy, _with(RA, eps=-0.1), "eps"),
+    (evaluate.robust_accuracy, _with(RA, norm="l1"), "norm"),
+    (evaluate.robust_accuracy, _with(RA, steps=0), "steps"),
+    (evaluate.robust_accuracy, _with(RA, step_size=-1.0), "step_size"),
+    (evaluate.robust_accuracy, _with(RA, restarts=0), "restarts"),
     (evaluate.autoattack, dict(model=MODEL, x=X, y=Y, norm="l2", eps=0.5, version="slow"), "version"),
     (evaluate.autoattack, dict(model=MODEL, x=X, y=Y, norm="l2", eps=float("nan")), "eps"),
     # attacks
@@ -150,15 +153,14 @@ CASES = [
     (pgd, _with(ATTACK, steps=0), "steps"),  # >= 1, as in every attack
     (pgd, _with(ATTACK, target=Y), "target"),  # a target equal to the true label, as apgd/square/fab refuse
     (pgd, _with(ATTACK, target=int(Y[0])), "target"),
-    (fgsm, dict(model=MODEL, x=X, y=Y, eps=0.1, target=Y), "target"),
+    (fgsm, dict(model=MODEL, x=X, y=Y, norm="linf", eps=0.1, target=Y), "target"),
     (pgd, _with(ATTACK, norm="l3"), "norm"),
     (pgd, _with(ATTACK, loss="hinge"), "loss"),
     (pgd, _with(ATTACK, seed=-1), "seed"),
     (pgd, _with(ATTACK, y=[0, 1, 2, 99]), "y"),
     (pgd, _with(ATTACK, num_classes=1), "num_classes"),
-    (pgd, _with(ATTACK, targeted="yes"), "targeted"),
-    (fgsm, dict(model=MODEL, x=X, y=Y, eps=-1.0), "eps"),
-    (fgsm, dict(model=MODEL, x=X, y=Y, eps=0.1, step_size=-0.5), "step_size"),
+    (fgsm, dict(model=MODEL, x=X, y=Y, norm="linf", eps=-1.0), "eps"),
+    (fgsm, dict(model=MODEL, x=X, y=Y, norm="linf", eps=0.1, step_size=-0.5), "step_size"),
     (apgd, _with(APGD, loss="ce2"), "loss"),
     (apgd, _with(APGD, steps=0), "steps"),
     (apgd, _with(APGD, restarts=0), "restarts"),
@@ -167,17 +169,17 @@ CASES = [
     (apgd, _with(APGD, target_rank=10), "target_rank"),
     (square, dict(model=MODEL, x=X, y=Y, norm="linf", eps=0.1, target=Y), "target"),
     (square, dict(model=MODEL, x=X[..., :1], y=Y, norm="linf", eps=0.1), "x"),
-    (fab, dict(model=MODEL, x=X, y=Y, norm="l2", target=Y), "target"),
-    (fab, dict(model=MODEL, x=np.zeros((4, 64, 64, 3), np.float32), y=Y, norm="l2"), "x"),
+    (fab, dict(model=MODEL, x=X, y=Y, norm="l2", eps=None, target=Y), "target"),
+    (fab, dict(model=MODEL, x=np.zeros((4, 64, 64, 3), np.float32), y=Y, norm="l2", eps=None), "x"),
     (make_step_rule, dict(norm="l1", eps=0.5, step_size=0.1), "norm"),
     (make_step_rule, dict(norm="l2", eps=-1.0, step_size=0.1), "eps"),
     (make_step_rule, dict(norm="l2", eps=0.5, step_size=-0.1), "step_size"),
     # training
-    (AdversarialTrainer, dict(classifier="fastnet"), "classifier"),
-    (AdversarialTrainer, dict(classifier=MODEL, norm="l1"), "norm"),
-    (AdversarialTrainer, dict(classifier=MODEL, step_size=-1.0), "step_size"),
-    (AdversarialTrainer, dict(classifier=MODEL, adv_fraction=1.5), "adv_fraction"),
-    (AdversarialTrainer, dict(classifier=MODEL, seed=-2), "seed"),
+    (AdversarialTrainer, _with(TRAINER, classifier="fastnet"), "classifier"),
+    (AdversarialTrainer, _with(TRAINER, norm="l1"), "norm"),
+    (AdversarialTrainer, _with(TRAINER, step_size=-1.0), "step_size"),
+    (AdversarialTrainer, _with(TRAINER, adv_fraction=1.5), "adv_fraction"),
+    (AdversarialTrainer, _with(TRAINER, seed=-2), "seed"),
     (_fit, dict(model=MODEL, x=U8, y=Y), "x"),
     (_fit, dict(model=MODEL, x=X, y=Y + 10), "y"),
     (_fit, dict(model=MODEL, x=U8, y=Y, as_dataset=True), "x"),
@@ -300,6 +302,84 @@ def test_bad_input_names_the_argument(case, context):
         fn(**kwargs)
     message = str(info.value)
     assert f"`{name}" in message, message
+
+
+# One table over every attack and evaluation entry point (issue 33): `attacks.prologue` refuses
+# the same bad input with the same message, before any tensor work.
+def _sharded_robust_accuracy(model, **kwargs):
+    return evaluate.robust_accuracy(model, devices=1, **kwargs)
+
+
+ENTRY_POINTS = {  # name: (callable, the rest of a valid call, its count argument or None)
+    "pgd": (pgd, dict(step_size=0.1, steps=2), "steps"),
+    "fgsm": (fgsm, {}, None),
+    "apgd": (apgd, dict(steps=2), "steps"),
+    "square": (square, dict(queries=2), "queries"),
+    "fab": (fab, dict(steps=2), "steps"),
+    "robust_accuracy": (evaluate.robust_accuracy, dict(steps=2), "steps"),
+    "robust_accuracy(devices=1)": (_sharded_robust_accuracy, dict(steps=2), "steps"),
+    "autoattack": (evaluate.autoattack, dict(version="fast"), None),
+}
+SHARED = [  # (changes, the argument named, words the message holds, checked before the model is touched)
+    (dict(seed=2**31), "seed", "Received: seed=2147483648", True),
+    (dict(seed=-1), "seed", "between 0 and 2147483647", True),
+    (dict(norm=2), "norm", "write norm='l2'", True),
+    (dict(norm=np.inf), "norm", "write norm='linf'", True),
+    (dict(norm="linf", eps=8), "eps", "write eps=8 / 255", True),
+    (dict(norm="l2", eps=128.0), "eps", "L2 diameter", True),
+    (dict(eps=float("nan")), "eps", "Received", True),
+    (dict(batch_size=0), "batch_size", "Received: batch_size=0", True),
+    (dict(y=None), "y", "y=None", False),
+    (dict(y=np.eye(10, dtype="float32")[Y]), "y", "y.argmax(1)", False),
+]
+OPTIONS_AT_EPS_0 = [  # options are checked even when eps=0 makes the attack a no-op
+    ("pgd", dict(loss="hinge"), "loss"),
+    ("pgd", dict(random_start="yes"), "random_start"),
+    ("fgsm", dict(step_size=-1.0), "step_size"),
+    ("apgd", dict(loss="hinge"), "loss"),
+    ("apgd", dict(target_rank=0), "target_rank"),
+    ("square", dict(rescale_schedule="yes"), "rescale_schedule"),
+    ("square", dict(compact="no"), "compact"),
+    ("square", dict(p_init=0.0), "p_init"),
+    ("fab", dict(beta=1.0), "beta"),
+    ("robust_accuracy", dict(step_size=-1.0), "step_size"),
+    ("autoattack", dict(version="plus"), "version"),
+]
+
+
+def _entry_cases():
+    for name, (fn, rest, count) in ENTRY_POINTS.items():
+        base = {"x": X, "y": Y, "norm": "l2", "eps": 0.5, **rest}
+        for changes, arg, words, early in SHARED:
+            yield pytest.param(fn, {**base, **changes}, arg, words, early, id=f"{name}-{arg}-{changes}"[:70])
+        if count:
+            for value in (2**31, 0):
+                yield pytest.param(fn, {**base, count: value}, count, "2147483647", True, id=f"{name}-{count}={value}")
+        for entry, changes, arg in OPTIONS_AT_EPS_0:
+            if entry == name:
+                yield pytest.param(fn, {**base, "eps": 0.0, **changes}, arg, "Received", True, id=f"{name}-eps0-{arg}")
+
+
+@pytest.mark.parametrize("fn,kwargs,name,words,early", list(_entry_cases()))
+def test_every_attack_refuses_the_same_input_the_same_way(fn, kwargs, name, words, early, context):
+    from robustkeras import _checks
+
+    untouched = mock.patch.object(_checks, "classifier", side_effect=AssertionError("the model was reached"))
+    with untouched if early else contextlib.nullcontext():
+        with pytest.raises(ValueError) as info:
+            fn(context["model"], **kwargs)
+    message = str(info.value)
+    assert f"`{name}`" in message and words in message, message
+
+
+@pytest.mark.parametrize("fn", [pgd, fgsm, apgd, square, fab, evaluate.robust_accuracy, evaluate.autoattack])
+def test_every_attack_requires_norm_and_eps(fn):
+    import inspect
+
+    parameters = inspect.signature(fn).parameters
+    assert parameters["norm"].default is inspect.Parameter.empty
+    assert parameters["eps"].default is inspect.Parameter.empty
+    assert "targeted" not in parameters  # the pre-1.0 form is gone: `target=` / `target_rank=`
 
 
 CLI_CASES = [  # the message names the flag the user typed, not the library's argument

@@ -57,7 +57,7 @@ _CHILD = textwrap.dedent("""
     many, _ = three_steps(N)
     ev = dict(norm="l2", eps=0.5, steps=3, batch_size=20, seed=1)
     single = robust_accuracy(model, x[:50], y[:50], **ev)
-    sharded = distribute.robust_accuracy(model, x[:50], y[:50], devices=N, **ev)
+    sharded = robust_accuracy(model, x[:50], y[:50], devices=N, **ev)
 
     # A checkpoint written on N devices resumes on 1.
     rng = np.random.default_rng(0)
@@ -129,7 +129,7 @@ _HOST = textwrap.dedent("""
     with distribute.data_parallel("all") as dp:
         keras.utils.set_random_seed(0)
         model = get_model("fastnet", widths=(8, 8, 16, 16))
-        trainer = AdversarialTrainer(model, eps=0.5, steps=1, seed=3)
+        trainer = AdversarialTrainer(model, norm="l2", eps=0.5, steps=1, seed=3)
         trainer.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
         batches = [(x[i:i + 32], y[i:i + 32]) for i in (0, 32)]
         local = ((distribute.local_shard(a), distribute.local_shard(b)) for a, b in batches)
@@ -194,8 +194,8 @@ def test_sharded_robust_accuracy_checks_the_model_like_evaluate():
     keras.utils.set_random_seed(0)
     logits = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
     soft = keras.Sequential([logits, keras.layers.Softmax()])
-    want = evaluate.robust_accuracy(logits, x, y, eps=0.5, steps=3, batch_size=8)
-    got = distribute.robust_accuracy(soft, x, y, devices=1, eps=0.5, steps=3, batch_size=8)
+    want = evaluate.robust_accuracy(logits, x, y, norm="l2", eps=0.5, steps=3, batch_size=8)
+    got = evaluate.robust_accuracy(soft, x, y, devices=1, norm="l2", eps=0.5, steps=3, batch_size=8)
     assert (got["clean"], got["robust"]) == (want["clean"], want["robust"])
     with pytest.raises(ValueError, match="`x`"):
-        distribute.robust_accuracy(logits, x[:, :16, :16], y, devices=1, steps=1)
+        evaluate.robust_accuracy(logits, x[:, :16, :16], y, devices=1, norm="l2", eps=0.5, steps=1)

@@ -94,7 +94,7 @@ def test_finds_the_analytic_minimal_perturbation_of_a_linear_classifier(norm):
     gap = np.abs(logits[:, 1] - logits[:, 0])
     exact = gap / (np.linalg.norm(w) if norm == "l2" else np.abs(w).sum())  # distance to the plane
     assert exact.max() < (0.3 if norm == "linf" else 1.0)
-    x_adv, norms = fab(model, x, y, norm=norm, target=1 - y)
+    x_adv, norms = fab(model, x, y, norm=norm, eps=None, target=1 - y)
     assert (predict(model, x_adv) != y).all()
     np.testing.assert_allclose(sizes(x_adv, x, norm), norms, rtol=1e-5)
     assert (norms >= exact * (1 - 1e-4)).all() and (norms <= exact * 1.01).all(), norms / exact
@@ -124,7 +124,7 @@ def test_fab_norms_are_no_larger_than_pgd_bisection(trained, norm, high):
     x, y = load_sample(20)
     correct = predict(trained, x) == y
     x, y = x[correct], y[correct]
-    found = np.min([fab(trained, x, y, norm=norm, target_rank=r)[1] for r in (1, 2, 3)], axis=0)
+    found = np.min([fab(trained, x, y, norm=norm, eps=None, target_rank=r)[1] for r in (1, 2, 3)], axis=0)
     bisection = pgd_minimal_norms(trained, x, y, norm=norm, high=high)
     assert np.isfinite(found).mean() >= 0.9
     reached = bisection < high  # PGD broke it within the search range
@@ -153,7 +153,7 @@ def test_results_within_eps_or_the_clean_image(trained, norm, eps):
 def test_misclassified_images_are_not_attacked(trained):
     x, y = load_sample(16)
     wrong = (y + 1) % 10
-    x_adv, norms = fab(trained, x, wrong, norm="l2", target=(wrong + 1) % 10, steps=5)
+    x_adv, norms = fab(trained, x, wrong, norm="l2", eps=None, target=(wrong + 1) % 10, steps=5)
     skipped = predict(trained, x) != wrong
     assert np.isinf(norms[skipped]).all()
     np.testing.assert_array_equal(x_adv[skipped], x[skipped])
@@ -168,7 +168,7 @@ def test_misclassified_images_are_not_attacked(trained):
 def test_bad_arguments_name_themselves(kwargs, name):
     x, y = load_sample(4)
     with pytest.raises(ValueError, match=f"`{name}`"):
-        fab(tiny_cnn(), x, y, **{"norm": "l2", "steps": 2, **kwargs})
+        fab(tiny_cnn(), x, y, **{"norm": "l2", "eps": None, "steps": 2, **kwargs})
 
 
 def test_restarts_only_improve(trained):
@@ -192,7 +192,7 @@ _JAX_SCRIPT = textwrap.dedent(
     x, y = load_sample(24)
     out = {"backend": keras.backend.backend()}
     for norm in ("l2", "linf"):
-        out[norm] = fab(model, x, y, norm=norm, steps=30)[1].tolist()
+        out[norm] = fab(model, x, y, norm=norm, eps=None, steps=30)[1].tolist()
     print(json.dumps(out))
     """
 )
@@ -210,7 +210,7 @@ def test_jax_backend_finds_the_same_norms(trained, tmp_path):
     assert result["backend"] == "jax"
     x, y = load_sample(24)
     for norm in ("l2", "linf"):
-        tf_norms = fab(trained, x, y, norm=norm, steps=30)[1]
+        tf_norms = fab(trained, x, y, norm=norm, eps=None, steps=30)[1]
         jax_norms = np.array(result[norm], "float32")
         finite = np.isfinite(tf_norms)
         assert (np.isfinite(jax_norms) == finite).mean() >= 0.9

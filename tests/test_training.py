@@ -42,7 +42,7 @@ def test_a_few_hundred_steps_lower_the_adversarial_loss(tiny_model, sample):
 
 
 def test_adv_fraction_zero_is_standard_training(tiny_model, sample):
-    trainer = AdversarialTrainer(tiny_model, eps=0.5, adv_fraction=0.0)
+    trainer = AdversarialTrainer(tiny_model, norm="l2", eps=0.5, adv_fraction=0.0)
     trainer.compile(optimizer="sgd")
     x = np.asarray(trainer._adversarial_batch(None, sample[0][:4], sample[1][:4], 0))
     np.testing.assert_array_equal(x, sample[0][:4])
@@ -52,7 +52,7 @@ def test_adv_fraction_zero_is_standard_training(tiny_model, sample):
                                          (dict(steps=0), "steps"), (dict(adv_fraction=2), "adv_fraction")])
 def test_bad_trainer_arguments(tiny_model, kwargs, name):
     with pytest.raises(ValueError, match=f"`{name}`"):
-        AdversarialTrainer(tiny_model, **kwargs)
+        AdversarialTrainer(tiny_model, **{"norm": "l2", "eps": 0.5, **kwargs})
 
 
 _ONE_STEP = textwrap.dedent("""
@@ -198,6 +198,6 @@ def test_huge_seed_is_a_clear_error(tiny_model, tmp_path):
     from robustkeras.training import train
 
     with pytest.raises(ValueError, match=r"`seed`.*2\*\*31"):
-        AdversarialTrainer(tiny_model, seed=2**40)
+        AdversarialTrainer(tiny_model, norm="l2", eps=0.5, seed=2**40)
     with pytest.raises(ValueError, match=r"`seed`.*2\*\*31"):
         train("fastnet_small", out_dir=tmp_path / "run", seed=2**40)

@@ -17,8 +17,6 @@ fragile as before; DLR divides by a logit difference, is unchanged by that
 scaling, and still finds the adversarial examples.
 """
 
-import warnings
-
 import numpy as np
 from keras import ops
 
@@ -26,7 +24,7 @@ from robustkeras import _checks
 from robustkeras import backend as B
 from robustkeras.attacks.losses import cross_entropy, cross_entropy_targeted, dlr, dlr_targeted
 from robustkeras.attacks.steps import make_step_rule, surface_start
-from robustkeras.models.introspect import logits_model
+from robustkeras.attacks import prologue as P
 
 RHO = 0.75  # condition 1: halve when under 75% of the steps since the checkpoint raised the loss
 MOMENTUM = 0.75  # weight of the new projected step; 0.25 goes to the previous move
@@ -81,7 +79,7 @@ def _where(mask, a, b):
     return ops.where(ops.reshape(mask, (-1, 1, 1, 1)), a, b)
 
 
-def apgd_loop(logits_fn, x0, y, target, eps, *, norm, objective, is_check, window, steps, seed):
+def apgd_loop(logits_fn, x0, y, target, eps, *, norm, objective, is_check, window, steps, seed=None, x_start=None):
     """The APGD iteration as a pure function (call it inside compiled code).
 
     Args:
@@ -95,6 +93,7 @@ def apgd_loop(logits_fn, x0, y, target, eps, *, norm, objective, is_check, windo
         is_check, window: from `checkpoints(steps)`.
         steps: number of iterations (int or scalar int tensor).
         seed: 2-element int32 seed tensor of the random start.
+        x_start: instead of `seed`, the start itself (e.g. drawn for a larger batch).
 
     Returns:
         `(x_adv, best_objective, success)`: each image's last misclassified
@@ -109,7 +108,7 @@ def apgd_loop(logits_fn, x0, y, target, eps, *, norm, objective, is_check, windo
         obj, logits, grad = B.value_aux_and_input_grad(value, x)
         return obj, ops.cast(ops.argmax(logits, axis=-1), "int32") != y, grad
 
-    x = surface_start(make_step_rule(norm, eps, 0.0), x0, seed)
+    x = surface_start(make_step_rule(norm, eps, 0.0), x0, seed) if x_start is None else x_start
     obj, wrong, grad = evaluate(x)
     step = 2.0 * eps * ops.ones((ops.shape(x0)[0], 1, 1, 1), "float32")
     always = ops.ones_like(wrong)  # reference code: no "no improvement" halving at the first check
@@ -152,24 +151,14 @@ def _build_attack(model, norm, loss, targeted):
     fn, _ = B.inference_fn(model)
     objective = OBJECTIVES[(loss, targeted)]
 
-    def attack(state, x0, y, target, eps, is_check, window, steps, seed):
+    def attack(state, x0, x_start, y, target, eps, is_check, window, steps):
         return apgd_loop(lambda x: fn(state, x), x0, y, target, eps, norm=norm, objective=objective,
-                         is_check=is_check, window=window, steps=steps, seed=seed)
+                         is_check=is_check, window=window, steps=steps, x_start=x_start)
 
     return attack
 
 
-def _clean_logits(model, x):
-    fn, state = B.inference_fn(model)
-    return np.asarray(fn(state, x), np.float32)
-
-
-def _check_num_classes(logits, num_classes, loss, targeted):
-    outputs = logits.shape[-1]
-    if outputs != num_classes:
-        raise ValueError(
-            f"Expected `num_classes` to equal the model's {outputs} outputs. Received: num_classes={num_classes}"
-        )
+def _check_num_classes(outputs, loss, targeted):
     needed = _MIN_CLASSES[(loss, targeted)]
     if outputs < needed:
         kind = ("targeted " if targeted else "") + loss.upper()
@@ -179,45 +168,8 @@ def _check_num_classes(logits, num_classes, loss, targeted):
         )
 
 
-def _resolve_target(target, target_rank, y, logits):
-    """Int32 targets `(N,)`, or None (untargeted): given ids, or the `target_rank`-th most likely wrong class."""
-    n, num_classes = logits.shape
-    if target is not None and target_rank is not None:
-        raise ValueError(f"Expected either `target` or `target_rank`, not both. "
-                         f"Received: target={_checks._fmt(target)} and target_rank={target_rank!r}")
-    if target is None and target_rank is None:
-        return None
-    if target is None:
-        rank = _checks.positive_int("target_rank", target_rank)
-        if rank > num_classes - 1:
-            raise ValueError(
-                f"Expected `target_rank` <= {num_classes - 1} (the number of wrong classes). "
-                f"Received: target_rank={target_rank}"
-            )
-        wrong = np.where(np.eye(num_classes, dtype=bool)[y], -np.inf, logits)
-        return np.argsort(-wrong, axis=1, kind="stable")[:, rank - 1].astype(np.int32)
-    target = _checks.targets("target", target, n=n, num_classes=num_classes)
-    _checks.targets_differ("target", target, y)
-    return target
-
-
-def _legacy_targeted(targeted, target, target_rank):
-    """The old `targeted=` flag: `True` alone meant `target_rank=1`; it is implied by `target`/`target_rank` now."""
-    if targeted is None:
-        return target_rank
-    targeted = _checks.boolean("targeted", targeted)
-    if not targeted:
-        if target is not None or target_rank is not None:
-            raise ValueError("Expected `targeted` left out when `target` or `target_rank` is given. "
-                             "Received: targeted=False")
-        return None
-    warnings.warn("apgd(..., targeted=True) is deprecated: `target=` or `target_rank=` makes the attack "
-                  "targeted (targeted=True alone meant target_rank=1).", FutureWarning, stacklevel=3)
-    return 1 if target is None and target_rank is None else target_rank
-
-
 def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", target=None, target_rank=None,
-         restarts=1, seed=0, num_classes=None, targeted=None):
+         restarts=1, seed=0, num_classes=None, batch_size=None):
     """Auto-PGD (Croce & Hein 2020), batched and compiled once per model.
 
     As published: a random start on the `eps`-sphere, initial step `2 * eps`,
@@ -248,10 +200,11 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", target=None, target_ra
         target_rank: instead of `target`: attack towards the `target_rank`-th
             most likely wrong class on the clean image (1 = the most likely).
         restarts: random starts, >= 1; each image keeps its worst case.
-        seed: integer seed of the random starts.
+        seed: integer seed of the random starts, in [0, 2**31 - 1].
         num_classes: optional; must equal the model's class count (read from the model).
-        targeted: deprecated (implied by `target` / `target_rank`); `True`
-            alone still means `target_rank=1`, with a `FutureWarning`.
+        batch_size: images per compiled chunk (None: all at once); the
+            random starts are drawn for all images first, so the result does
+            not depend on it (up to float rounding).
 
     Returns:
         numpy float32 adversarial images inside the `eps`-ball of `x` and
@@ -264,40 +217,38 @@ def apgd(model, x, y, *, norm, eps, steps=100, loss="ce", target=None, target_ra
         True
         >>> x_t = apgd(model, x, y, norm="l2", eps=0.5, loss="dlr", target_rank=2)
     """
-    target_rank = _legacy_targeted(targeted, target, target_rank)
-    spec = _checks.classifier(model, num_classes=num_classes, gradients=True)
-    x = _checks.images_for(spec, "x", x, model=model)
-    y = _checks.labels("y", y, n=x.shape[0], num_classes=spec.num_classes)
-    norm = _checks.one_of("norm", norm, {"l2", "linf"})
-    eps = _checks.non_negative("eps", eps)
-    steps = _checks.positive_int("steps", steps)
+    steps = P.check_count("steps", steps)
     loss = _checks.one_of("loss", loss, {"ce", "dlr"})
-    restarts = _checks.positive_int("restarts", restarts)
-    seed = _checks.positive_int("seed", seed, minimum=0)
-    model = logits_model(model)
-    logits = _clean_logits(model, x)
-    targeted = target is not None or target_rank is not None
-    _check_num_classes(logits, spec.num_classes, loss, targeted)
-    target = _resolve_target(target, target_rank, y, logits)
-    if eps == 0:
-        return x.copy()
-    return _run_restarts(model, x, y, y if target is None else target, norm=norm, eps=eps, steps=steps,
-                         loss=loss, targeted=targeted, restarts=restarts, seed=seed)
+    restarts = P.check_count("restarts", restarts)
+    inputs = P.prologue(model, x, y, norm=norm, eps=eps, seed=seed, num_classes=num_classes,
+                        batch_size=batch_size, target=target, target_rank=target_rank)
+    _check_num_classes(inputs.num_classes, loss, inputs.targeted)
+    if inputs.eps == 0:
+        return inputs.x.copy()
+    return _run_restarts(inputs, steps=steps, loss=loss, restarts=restarts)
 
 
-def _run_restarts(model, x, y, target, *, norm, eps, steps, loss, targeted, restarts, seed):
-    attack = B.compiled(model, ("apgd", norm, loss, targeted), lambda: _build_attack(model, norm, loss, targeted))
+def _run_restarts(inputs, *, steps, loss, restarts):
+    model, norm, eps, x, y = inputs.logits, inputs.norm, inputs.eps, inputs.x, inputs.y
+    targets = inputs.targets()
+    target = y if targets is None else targets
+    attack = B.compiled(model, ("apgd", norm, loss, inputs.targeted),
+                        lambda: _build_attack(model, norm, loss, inputs.targeted))
     _, state = B.inference_fn(model)
     is_check, window = checkpoints(steps)
+    rule = make_step_rule(norm, eps, 0.0)
     x_out, best, won = x.copy(), np.full(len(x), -np.inf, np.float32), np.zeros(len(x), bool)
     for r in range(restarts):
         todo = np.flatnonzero(~won)  # as in the reference: restart only the images still standing
         if todo.size == 0:
             break
-        x_adv, obj, success = attack(state, x[todo], y[todo], target[todo], np.float32(eps), is_check,
-                                     window, np.int32(steps), np.array([seed, r], np.int32))
-        x_adv, obj, success = np.asarray(x_adv), np.asarray(obj), np.asarray(success)
-        keep = success | (obj > best[todo])
-        x_out[todo[keep]], best[todo[keep]] = x_adv[keep], obj[keep]
-        won[todo] = success
+        start = np.asarray(surface_start(rule, x[todo], np.array([inputs.seed, r], np.int32)), np.float32)
+        for a, b in P.chunks(todo.size, inputs.batch_size):
+            rows = todo[a:b]
+            x_adv, obj, success = attack(state, x[rows], start[a:b], y[rows], target[rows], np.float32(eps),
+                                         is_check, window, np.int32(steps))
+            x_adv, obj, success = np.asarray(x_adv), np.asarray(obj), np.asarray(success)
+            keep = success | (obj > best[rows])
+            x_out[rows[keep]], best[rows[keep]] = x_adv[keep], obj[keep]
+            won[rows] = success
     return x_out

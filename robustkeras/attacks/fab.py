@@ -26,6 +26,7 @@ from keras import ops
 
 from robustkeras import _checks
 from robustkeras import backend as B
+from robustkeras.attacks import prologue as P
 
 _TINY = 1e-12
 
@@ -163,8 +164,8 @@ def _distance(a, b, norm):
     return np.abs(delta).max(1) if norm == "linf" else np.linalg.norm(delta, axis=1)
 
 
-def fab(model, x, y, *, norm, eps=None, target=None, target_rank=None, steps=100, restarts=1,
-        alpha_max=0.1, eta=1.05, beta=0.9, seed=0):
+def fab(model, x, y, *, norm, eps, target=None, target_rank=None, steps=100, restarts=1,
+        alpha_max=0.1, eta=1.05, beta=0.9, seed=0, batch_size=None):
     """FAB-T (Croce & Hein 2020): the closest adversarial point towards a target class.
 
     The targeted version that the standard AutoAttack runs (once per target,
@@ -178,7 +179,8 @@ def fab(model, x, y, *, norm, eps=None, target=None, target_rank=None, steps=100
         x: float images `(N, H, W, C)` in [0, 1].
         y: int true labels `(N,)`.
         norm: "l2" or "linf".
-        eps: threat radius, or None for no bound (pure minimal-norm search).
+        eps: threat radius, or None for no bound (pure minimal-norm search);
+            required, as in every attack.
         target: target classes (one id, or one per image), each differing from `y`.
         target_rank: instead of `target`: the `target_rank`-th most likely
             wrong class on the clean image (the default when neither is given: 1).
@@ -186,7 +188,10 @@ def fab(model, x, y, *, norm, eps=None, target=None, target_rank=None, steps=100
         restarts: runs, >= 1 (restarts need a finite radius: `eps` or a found norm).
         alpha_max, eta, beta: largest weight of the clean image's projection
             (in [0, 1]), overshoot (>= 1) and backward step (in (0, 1)).
-        seed: integer seed of the random restarts.
+        seed: integer seed of the random restarts, in [0, 2**31 - 1].
+        batch_size: images per compiled chunk (None: all at once); restarts
+            draw their random starts for all images first, so the result does
+            not depend on it (up to float rounding).
 
     Returns:
         `(x_adv, norms)`: numpy float32 images (the closest adversarial point
@@ -199,31 +204,23 @@ def fab(model, x, y, *, norm, eps=None, target=None, target_rank=None, steps=100
         >>> bool(np.all(np.linalg.norm((x_adv - x).reshape(len(x), -1), axis=1) <= 0.5 + 1e-5))
         True
     """
-    from robustkeras.attacks.apgd import _resolve_target
-    from robustkeras.models.introspect import logits_model
-
-    spec = _checks.classifier(model, gradients=True)
-    x = _checks.images_for(spec, "x", x, model=model)
-    model = logits_model(model)  # a softmax model is attacked on its logits, as pgd and apgd do
-    norm = _checks.one_of("norm", norm, {"l2", "linf"})
-    eps = None if eps is None else _checks.non_negative("eps", eps)
-    steps = _checks.positive_int("steps", steps)
-    restarts = _checks.positive_int("restarts", restarts)
+    steps = P.check_count("steps", steps)
+    restarts = P.check_count("restarts", restarts)
     alpha_max = _checks.number("alpha_max", alpha_max, low=0.0, high=1.0)
     eta = _checks.number("eta", eta, low=1.0)
     beta = _checks.number("beta", beta, low=0.0, high=1.0, low_open=True, high_open=True)
-    seed = _checks.positive_int("seed", seed, minimum=0)
-    fn, state = B.inference_fn(model)
-    logits = np.asarray(fn(state, x), np.float32)
-    y = _checks.labels("y", y, n=x.shape[0], num_classes=logits.shape[-1])
     if target is None and target_rank is None:
         target_rank = 1
-    target = _resolve_target(target, target_rank, y, logits)
+    inputs = P.prologue(model, x, y, norm=norm, eps=eps, seed=seed, batch_size=batch_size, target=target,
+                        target_rank=target_rank, eps_optional=True)
+    x, y, norm, eps = inputs.x, inputs.y, inputs.norm, inputs.eps
+    target = inputs.targets()
+    _, state = B.inference_fn(inputs.logits)
     norms = np.full(len(x), np.inf, np.float32)
     x_best = x.copy()
-    todo = np.flatnonzero(np.argmax(logits, 1) == y)
-    attack = _compiled_attack(model, norm)
-    rng = np.random.default_rng(seed)
+    todo = np.flatnonzero(np.argmax(inputs.clean_logits(), 1) == y)
+    attack = _compiled_attack(inputs.logits, norm)
+    rng = np.random.default_rng(inputs.seed)
     for restart in range(restarts):
         if todo.size == 0:  # every image already misclassified: nothing to attack (an empty batch fails on JAX)
             break
@@ -235,11 +232,13 @@ def fab(model, x, y, *, norm, eps=None, target=None, target_rank=None, steps=100
             if idx.size == 0:
                 break
             start = _random_start(x[idx], radius[idx], norm, rng)
-        adv, found = attack(state, x[idx], y[idx], target[idx], start, np.int32(steps), np.float32(alpha_max),
-                            np.float32(eta), np.float32(beta))
-        adv, found = np.asarray(adv), np.asarray(found)
-        better = found < norms[idx]
-        x_best[idx[better]], norms[idx[better]] = adv[better], found[better]
+        for a, b in P.chunks(idx.size, inputs.batch_size):
+            rows = idx[a:b]
+            adv, found = attack(state, x[rows], y[rows], target[rows], start[a:b], np.int32(steps),
+                                np.float32(alpha_max), np.float32(eta), np.float32(beta))
+            adv, found = np.asarray(adv), np.asarray(found)
+            better = found < norms[rows]
+            x_best[rows[better]], norms[rows[better]] = adv[better], found[better]
     found = np.isfinite(norms)
     if found.any():  # the distance of the returned float32 images, not of the compiled iterate
         norms[found] = _distance(x_best[found], x[found], norm)

@@ -15,8 +15,9 @@ iterations). L-infinity proposals set the window to `x0 +- eps`; L2
 proposals move mass between two windows with a centred "pseudo-Gaussian"
 pattern and keep the perturbation on the sphere of radius `eps`.
 
-`square` is the public function. The iterations run in compiled chunks; after
-each chunk the images already misclassified leave the batch, so they cost
+`square` is the public function. The iterations run in compiled calls of at
+most `CALL_IMAGE_QUERIES` image-queries (so Ctrl-C is answered between them);
+after each call the images already misclassified leave the batch, so they cost
 nothing (measured against masking them in place in `benchmarks/compare_autoattack.py`).
 """
 
@@ -25,6 +26,7 @@ from keras import ops
 
 from robustkeras import _checks
 from robustkeras import backend as B
+from robustkeras.attacks import prologue as P
 from robustkeras.attacks.losses import margin as _best_other_minus_label
 from robustkeras.attacks.steps import l2_norm
 
@@ -283,16 +285,16 @@ def _bucket(n, limit):
     return min(1 << max(n - 1, 0).bit_length(), limit)
 
 
-def _chunks(queries, compact):
-    """Iteration ranges between which broken images are dropped: doubling lengths, 32 to 512."""
+# Image-queries per compiled call when compacting: a call of a shipped fastnet model stays
+# under a few seconds on a loaded 2-core CPU, so Ctrl-C is answered between calls.
+CALL_IMAGE_QUERIES = 384
+
+
+def _next_stop(start, queries, active, compact):
+    """End of the next compiled call: doubling lengths from 32 to 512, fewer for a large batch."""
     if not compact:
-        return [(0, queries - 1)]
-    out, start = [], 0
-    while start < queries - 1:
-        stop = min(queries - 1, start + min(max(32, start), 512))
-        out.append((start, stop))
-        start = stop
-    return out
+        return queries - 1
+    return min(queries - 1, start + min(max(32, start), 512, max(8, CALL_IMAGE_QUERIES // max(active, 1))))
 
 
 def _run(model, x, y, target, todo, *, norm, eps, queries, p_init, seed, rescale, compact):
@@ -303,16 +305,15 @@ def _run(model, x, y, target, todo, *, norm, eps, queries, p_init, seed, rescale
     seed_t = np.asarray(seed, np.int32)
     x_best, best = begin(state, x[todo], y[todo], target[todo], np.float32(eps), seed_t)
     x_best, best = np.array(x_best), np.array(best)
-    active = np.flatnonzero(best > 0)
-    for start, stop in _chunks(queries, compact):
-        if active.size == 0:
-            break
+    active, start = np.flatnonzero(best > 0), 0
+    while start < queries - 1 and active.size:
+        stop = _next_stop(start, queries, active.size, compact)
         rows = np.concatenate([active, np.repeat(active[:1], _bucket(active.size, len(todo)) - active.size)])
         idx = todo[rows]
         _, xb, mb = iterate(state, x[idx], y[idx], target[idx], x_best[rows], best[rows], np.float32(eps),
                             np.float32(p_init), np.int32(start), np.int32(stop), np.int32(queries), seed_t)
         x_best[active], best[active] = np.asarray(xb)[: active.size], np.asarray(mb)[: active.size]
-        active = active[best[active] > 0]
+        active, start = active[best[active] > 0], stop
     return x_best, best
 
 
@@ -328,7 +329,7 @@ def _project(x_adv, x, eps, norm):
 
 
 def square(model, x, y, *, norm, eps, queries=5000, p_init=0.8, restarts=1, seed=0, target=None,
-           target_rank=None, rescale_schedule=False, compact=True):
+           target_rank=None, rescale_schedule=False, compact=True, batch_size=None):
     """Square attack (Andriushchenko et al. 2020): score-based random search, L2 or L-infinity.
 
     Forward passes only: one per query. Images already misclassified (or,
@@ -357,6 +358,9 @@ def square(model, x, y, *, norm, eps, queries=5000, p_init=0.8, restarts=1, seed
         rescale_schedule: stretch the window schedule to `queries`.
         compact: drop broken images from the batch between compiled chunks
             (`False` runs the whole budget in one call, broken images masked).
+        batch_size: images per independent run (None: all at once). Square
+            draws one window per iteration for its whole batch, so unlike
+            the gradient attacks its result depends on the chunking.
 
     Returns:
         numpy float32 images inside the `eps`-ball of `x` and [0, 1]: per
@@ -370,33 +374,26 @@ def square(model, x, y, *, norm, eps, queries=5000, p_init=0.8, restarts=1, seed
         >>> float(np.abs(x_adv - x).max()) <= 8 / 255 + 1e-6
         True
     """
-    from robustkeras.attacks.apgd import _resolve_target
-    from robustkeras.models.introspect import logits_model
-
-    spec = _checks.classifier(model)
-    x = _checks.images_for(spec, "x", x, model=model)
-    model = logits_model(model)  # a softmax model is attacked on its logits, as pgd and apgd do
-    norm = _checks.one_of("norm", norm, {"l2", "linf"})
-    eps = _checks.non_negative("eps", eps)
-    queries = _checks.positive_int("queries", queries)
+    queries = P.check_count("queries", queries)
     p_init = _checks.number("p_init", p_init, low=0.0, high=1.0, low_open=True)
-    restarts = _checks.positive_int("restarts", restarts)
-    seed = _checks.positive_int("seed", seed, minimum=0)
-    fn, state = B.inference_fn(model)
-    logits = np.asarray(fn(state, x), np.float32)
-    y = _checks.labels("y", y, n=x.shape[0], num_classes=logits.shape[-1])
-    target = _resolve_target(target, target_rank, y, logits)
-    x_out = x.copy()
-    if eps == 0:
+    restarts = P.check_count("restarts", restarts)
+    rescale = _checks.boolean("rescale_schedule", rescale_schedule)
+    compact = _checks.boolean("compact", compact)
+    inputs = P.prologue(model, x, y, norm=norm, eps=eps, seed=seed, gradients=False, batch_size=batch_size,
+                        target=target, target_rank=target_rank)
+    x_out = inputs.x.copy()
+    if inputs.eps == 0:
         return x_out
-    best = np.array(_margin(logits, y, y if target is None else target, target is not None))
-    for restart in range(restarts):
-        todo = np.flatnonzero(best > 0)
-        if todo.size == 0:
-            break
-        x_new, value = _run(model, x, y, target, todo, norm=norm, eps=eps, queries=queries, p_init=p_init,
-                            seed=(seed, restart), rescale=_checks.boolean("rescale_schedule", rescale_schedule),
-                            compact=_checks.boolean("compact", compact))
-        better = value < best[todo]
-        x_out[todo[better]], best[todo[better]] = x_new[better], value[better]
-    return _project(x_out, x, eps, norm)
+    y, targets = inputs.y, inputs.targets()
+    best = np.array(_margin(inputs.clean_logits(), y, y if targets is None else targets, targets is not None))
+    for a, b in P.chunks(len(x_out), inputs.batch_size):
+        for restart in range(restarts):
+            todo = a + np.flatnonzero(best[a:b] > 0)
+            if todo.size == 0:
+                break
+            x_new, value = _run(inputs.logits, inputs.x, y, targets, todo, norm=inputs.norm, eps=inputs.eps,
+                                queries=queries, p_init=p_init, seed=(inputs.seed, restart), rescale=rescale,
+                                compact=compact)
+            better = value < best[todo]
+            x_out[todo[better]], best[todo[better]] = x_new[better], value[better]
+    return _project(x_out, inputs.x, inputs.eps, inputs.norm)

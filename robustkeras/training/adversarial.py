@@ -56,7 +56,7 @@ class AdversarialTrainer(keras.Model):
         >>> trainer.fit(x, y, epochs=1)
     """
 
-    def __init__(self, classifier, *, norm="l2", eps=0.5, steps=1, step_size=None, random_start=True,
+    def __init__(self, classifier, *, norm, eps, steps=1, step_size=None, random_start=True,
                  adv_fraction=1.0, track_clean=False, seed=0, **kwargs):
         if not isinstance(classifier, keras.Model):
             raise ValueError(f"Expected `classifier` to be a keras.Model. Received: classifier={classifier!r:.80}")
