@@ -83,8 +83,13 @@ generate:
 QUESTION_NAME = re.compile(r"^\s*name:\s*(\S+)\s*$", re.M)
 
 # Characters that never belong in a master: a "\f" typed in a Python string where "\\f" was
-# meant turns "\frac" into a form feed and "rac" (it rendered so in stage 03).
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# meant turns "\frac" into a form feed and "rac" (it rendered so in stage 03); a "\t" turns
+# "\times" into a tab and "imes" (stage 05). Masters indent with spaces, so tabs fail too.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x09\x0b\x0c\x0e-\x1f\x7f]")
+# otter-assign's raw delimiter cells: the delimiter line, then YAML only where otter reads some.
+DELIMITER = re.compile(r"#\s*(ASSIGNMENT CONFIG|BEGIN QUESTION|END QUESTION|BEGIN SOLUTION|END SOLUTION|"
+                       r"BEGIN TESTS|END TESTS|BEGIN PROMPT|END PROMPT)\b", re.I)
+WITH_YAML = ("ASSIGNMENT CONFIG", "BEGIN QUESTION")
 MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$", re.S)
 # MathJax (what Jupyter and Colab render) knows these; matplotlib's mathtext, used here as an
 # offline parser, spells them differently or has no sizing commands: translate before parsing.
@@ -104,12 +109,14 @@ def check_master_text(master):
     text = Path(master).read_text(encoding="utf-8")
     for number, line in enumerate(text.split("\n"), 1):
         for match in CONTROL_CHARS.finditer(line):
-            problems.append(f"{master}:{number}: control character {match.group()!r} (a \\f, \\b, \\v or \\x.. "
+            problems.append(f"{master}:{number}: control character {match.group()!r} (a \\t, \\f, \\b, \\v or \\x.. "
                             f"escape in a normal string? use a raw string or \\\\)")
     from matplotlib.mathtext import MathTextParser
 
     parser = MathTextParser("path")
-    for cell in jupytext.reads(text, fmt="py:percent").cells:
+    cells = jupytext.reads(text, fmt="py:percent").cells
+    problems += check_raw_cells(master, cells)
+    for cell in cells:
         if cell.cell_type != "markdown":
             continue
         prose = re.sub(r"`[^`]*`", "", cell.source)  # code spans may hold dollar signs
@@ -122,6 +129,42 @@ def check_master_text(master):
             except Exception as error:  # pyparsing's ParseException family
                 detail = str(error).strip().splitlines()[-1]
                 problems.append(f"{master}: LaTeX does not parse: ${span.group(0).strip('$')}$: {detail}")
+    return problems
+
+
+def check_raw_cells(master, cells):
+    """A raw cell is an otter delimiter and nothing else: the delimiter line, then YAML where
+    otter reads it (`ASSIGNMENT CONFIG`, `BEGIN QUESTION`). Prose left in a raw cell (a
+    markdown section typed after `# END QUESTION` without a `# %% [markdown]` line) is
+    dropped by otter without a word, so it fails here.
+
+    Returns:
+        A list of problems (empty when clean).
+    """
+    import yaml
+
+    problems = []
+    for cell in cells:
+        if cell.cell_type != "raw":
+            continue
+        lines = cell.source.strip().split("\n")
+        match = DELIMITER.fullmatch(lines[0].strip())
+        rest = "\n".join(lines[1:]).strip()
+        first = lines[0].strip()[:60]
+        if not match:
+            problems.append(f"{master}: a raw cell must be an otter delimiter (# BEGIN QUESTION, ...). "
+                            f"Received: {first!r}")
+        elif match.group(1).upper() in WITH_YAML:
+            try:
+                parsed = yaml.safe_load(rest) if rest else {}
+            except yaml.YAMLError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                problems.append(f"{master}: the raw cell {first!r} may hold only its YAML settings; it holds "
+                                f"other text (start prose with a `# %% [markdown]` line): {rest[:80]!r}")
+        elif rest:
+            problems.append(f"{master}: the raw cell {first!r} may hold only its delimiter; otter drops the "
+                            f"rest (start prose with a `# %% [markdown]` line): {rest[:80]!r}")
     return problems
 
 

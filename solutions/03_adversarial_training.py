@@ -381,7 +381,8 @@ for name, model in (("standard", plain), ("adversarially trained", robust_small)
 
 # %% [raw]
 # # END QUESTION
-#
+
+# %% [markdown]
 # ## Is PGD-20 enough? The PGD-versus-AutoAttack gap
 #
 # A robustness figure is only an upper bound: it says what *this* attack failed to do.

@@ -237,7 +237,7 @@ plt.show()
 # Both models end up almost sure of the target class. Do the images show it? Ask a
 # *different* model, a judge that generated nothing: `fastnet_judge`, a standard classifier
 # trained separately. Ask it twice: on the images as they are (the **plain judge**), and on
-# the images average-pooled $	imes 2$ and upsampled back (the **low-pass judge**,
+# the images average-pooled $\times 2$ and upsampled back (the **low-pass judge**,
 # `robustkeras.metrics.judge_accuracy(..., low_pass_factor=2)`), which keeps shapes and
 # colours but removes fine, high-frequency patterns.
 #

@@ -39,6 +39,24 @@ def test_rendering_check_catches_form_feeds_and_broken_latex(tmp_path):
     assert not any("\\le y" in p for p in problems), "MathJax's \\le must be accepted"
 
 
+def test_rendering_check_catches_tabs_and_prose_in_raw_cells(tmp_path):
+    bad = tmp_path / "99_bad.py"
+    bad.write_text("# %% [raw]\n# # BEGIN QUESTION\n# name: q99_a\n# points: 1\n\n"
+                   "# %% [markdown]\n# Twice: $\times 2$\n\n"
+                   "# %% [raw]\n# # END QUESTION\n#\n# ## A section otter would drop\n\n"
+                   "# %% [raw]\n# # BEGIN QUESTION\n# ## Prose, not YAML\n#\n# More prose.\n\n"
+                   "# %% [raw]\n# Some raw text\n")
+    problems = build.check_master_text(bad)
+    assert any("control character '\\t'" in p for p in problems), problems
+    assert any("'# END QUESTION' may hold only its delimiter" in p and "A section otter" in p for p in problems), problems
+    assert any("'# BEGIN QUESTION' may hold only its YAML" in p for p in problems), problems
+    assert any("must be an otter delimiter" in p for p in problems), problems
+    assert len(problems) == 4, problems
+    good = tmp_path / "99_good.py"
+    good.write_text("# %% [raw]\n# # BEGIN QUESTION\n# name: q99_a\n# points: 1\n\n# %% [markdown]\n# $\\times 2$\n")
+    assert build.check_master_text(good) == []
+
+
 def test_masters_use_the_library_grid():
     for m in config.stages():
         text = m.read_text()
