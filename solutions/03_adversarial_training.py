@@ -218,9 +218,10 @@ def test_one_step_matches_reference(PGDTrainer):
     import numpy as np
     import keras
     from robustkeras.training import AdversarialTrainer
-    def make():
+    def make():  # with batch norm: its statistics must move in the update only, not while attacking
         keras.utils.set_random_seed(0)
-        return keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(10)])
+        return keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(), keras.layers.Dense(16),
+                                 keras.layers.BatchNormalization(), keras.layers.ReLU(), keras.layers.Dense(10)])
     import tensorflow as tf
     x = np.random.default_rng(0).random((8, 6, 6, 3)).astype(np.float32)
     y = np.arange(8) % 10
@@ -242,6 +243,11 @@ def test_one_step_matches_reference(PGDTrainer):
     reference.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
     assert "loss" in history.history, f"Return the metrics from train_step (loss missing). Keys: {list(history.history)}."
     assert "accuracy" in history.history, f"Update every metric in self.metrics (accuracy missing). Keys: {list(history.history)}."
+    for layer, other in zip(mine.layers, ref.layers):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            assert np.allclose(layer.moving_mean.numpy(), other.moving_mean.numpy(), atol=1e-5), (
+                "The batch-norm statistics moved while attacking: run the attack with the model in inference mode, "
+                "`self(t, training=False)` in TODO 1 (training=True only for the update in TODO 2).")
     for a, b in zip(mine.get_weights(), ref.get_weights()):
         assert np.allclose(a, b, atol=1e-4), \
             "After one step the weights differ from adversarial training's: attack with training=False, then train on x_adv with training=True."
@@ -482,6 +488,15 @@ def test_matches_library_dlr(dlr_loss):
     mine = dlr_loss(logits, y)
     assert mine is not None, "dlr_loss returned None: `return` the (N,) DLR values."
     mine = np.asarray(mine)
+    import tensorflow as tf
+    try:  # the attack calls the loss inside its compiled loop, on symbolic tensors
+        graph = tf.function(lambda z, t: dlr_loss(z, t), autograph=False)(tf.constant(logits), tf.constant(y))
+    except Exception as error:
+        raise AssertionError(
+            f"dlr_loss fails inside a compiled graph (tf.function), where the attack calls it: "
+            f"{type(error).__name__}: {str(error).strip().splitlines()[0][:160]}. Write it with keras.ops or tf "
+            "operations, not NumPy (np.asarray, np.sort, in-place assignment).") from None
+    assert np.allclose(np.asarray(graph), mine, atol=1e-5), "dlr_loss gives other values inside tf.function: use keras.ops or tf, not NumPy."
     assert mine.shape == (6,), f"Return one value per example: shape (6,), got {mine.shape}."
     assert np.allclose(mine, np.asarray(dlr(logits, y)), atol=1e-5), \
         "Differs from -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12)."
@@ -491,7 +506,9 @@ def test_matches_library_dlr(dlr_loss):
 def test_hand_computed(dlr_loss):
     import numpy as np
     logits = np.array([[3.0, 1.0, 0.0], [0.0, 2.0, 1.0]], "float32")
-    mine = np.asarray(dlr_loss(logits, np.array([0, 0])))
+    mine = dlr_loss(logits, np.array([0, 0]))
+    assert mine is not None, "dlr_loss returned None: `return` the (N,) DLR values."
+    mine = np.asarray(mine)
     # correct: -(3 - 1) / (3 - 0); wrong: -(0 - 2) / (2 - 0)
     assert np.allclose(mine, [-2 / 3, 1.0], atol=1e-5), f"Expected [-0.667, 1.0], got {mine}."
 

@@ -12,6 +12,7 @@ def test_accuracy_known(accuracy):
     model = keras.Sequential([keras.Input((2, 1, 1)), keras.layers.Flatten()])
     x = np.array([[1, 0], [0, 1], [1, 0], [0, 1]], np.float32).reshape(4, 2, 1, 1)
     acc = accuracy(model, x, np.array([0, 1, 1, 1]))
+    assert acc is not None, 'accuracy returned None: replace the `...` with your code and `return` a fraction.'
     assert np.isclose(acc, 0.75), f'3 of 4 predictions are right: expected 0.75. Received {acc}.'
     acc = accuracy(model, x, np.array([0, 1, 1, 1]), batch_size=3)
     assert np.isclose(acc, 0.75), f'With batch_size=3 (a last, smaller batch) expected 0.75. Received {acc}.'

@@ -8,12 +8,14 @@ points = 3
 @test_case(points=None, hidden=False)
 def test_log_probabilities(class_objective):
     import numpy as np
-    logits = np.array([[0.0, 0.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0]], np.float32)
-    out = class_objective({'target': np.array([1, 0])}, None, logits, None)
+    logits = np.array([[0.0, 1.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0]], np.float32)
+    out = class_objective({'target': np.array([2, 1])}, None, logits, None)
     assert out is not None, 'class_objective returned None: `return` one log-probability per image.'
     out = np.asarray(out)
     assert out.shape == (2,), f'Return one value per image, shape (2,). Received {out.shape}.'
-    expected = [np.log(0.25), 2 - np.log(np.exp(2) + 3)]
+    expected = [-np.log(np.e + 3), -np.log(np.exp(2) + 3)]
+    predicted = [1 - np.log(np.e + 3), 2 - np.log(np.exp(2) + 3)]
+    assert not np.allclose(out, predicted, atol=1e-05), "You returned the log-probability of the predicted class (the argmax). The objective is the log-probability of the class asked for: params['target']."
     assert np.allclose(out, expected, atol=1e-05), f'Expected log p(target) = {np.round(expected, 4)}. Received {out}.'
 
 @test_case(points=None, hidden=False)
