@@ -1,7 +1,7 @@
 """Uses the L-infinity projection (per-pixel clip) for the L2 attack too."""
 
 QUESTION = "q02_pgd"
-MAX_FRACTION = 0.0
+MAX_FRACTION = 0.5
 PUBLIC_HINT = r"project_linf.*l2|L-?inf(inity)? projection"
 
 import numpy as np

@@ -1,7 +1,7 @@
 """Projects onto the ball around the current iterate instead of the clean images: the attack drifts out of the eps-ball."""
 
 QUESTION = "q02_pgd"
-MAX_FRACTION = 0.0
+MAX_FRACTION = 0.5
 PUBLIC_HINT = r"around the clean"
 
 import numpy as np

@@ -1,7 +1,7 @@
 """Takes the L-infinity sign step inside targeted L2 PGD (the step of the other threat model)."""
 
 QUESTION = "q04_towards_class"
-MAX_FRACTION = 0.0
+MAX_FRACTION = 0.5
 PUBLIC_HINT = r"sign"
 
 import keras
