@@ -115,6 +115,7 @@ def test_stops_gradient(adversarial_batch):
     with tf.GradientTape() as tape:
         tape.watch(x)
         adv = adversarial_batch(lambda t: model(t, training=False), x, tf.constant([0, 1]), eps=0.5, steps=1)
+        assert adv is not None, "adversarial_batch returned None: `return` the attacked batch (wrapped in tf.stop_gradient)."
         total = tf.reduce_sum(adv)
     assert tape.gradient(total, x) is None, "Wrap the result in tf.stop_gradient."
 
@@ -528,7 +529,9 @@ def test_scale_invariant_and_graph_safe(dlr_loss):
     y = np.arange(5)
     boom = AssertionError("write the loss yourself")
     with mock.patch.object(losses_module, "dlr", side_effect=boom), mock.patch.object(attacks, "dlr", side_effect=boom):
-        base = np.asarray(dlr_loss(logits, y))
+        base = dlr_loss(logits, y)
+        assert base is not None, "dlr_loss returned None: replace the `...` with your code and `return` the result."
+        base = np.asarray(base)
         scaled = np.asarray(dlr_loss(1e4 * logits + 3.0, y))
         graph = tf.function(lambda z, t: dlr_loss(z, t))(tf.constant(logits), tf.constant(y))
     assert np.allclose(base, scaled, rtol=1e-4, atol=1e-5)

@@ -81,7 +81,9 @@ def test_feature_objective_values(feature_objective):
     x[0, 0, 0, 0] = 0.5
     keep = np.ones((2, 2, 2, 1), np.float32)
     params = {"unit": np.array([1, 2]), "reference": reference, "keep": keep, "weight": np.float32(4.0)}
-    out = np.asarray(feature_objective(params, x, None, features))
+    out = feature_objective(params, x, None, features)
+    assert out is not None, "feature_objective returned None: replace the `...` with your code and `return` the result."
+    out = np.asarray(out)
     assert out.shape == (2,), f"Return one value per image. Received shape {out.shape}."
     assert np.allclose(out, [5.0 - 4 * 0.25, 3.0]), f"Expected [5 - 4 * 0.5**2, 3]. Received {out}."
 
@@ -151,7 +153,9 @@ def test_top_units(top_units):
     w = np.zeros((4, 3), np.float32)
     w[:, 1] = [0.1, 0.9, -0.5, 0.4]
     model.layers[-1].set_weights([w, np.zeros(3, np.float32)])
-    out = [int(i) for i in top_units(model, 1, k=3)]
+    out = top_units(model, 1, k=3)
+    assert out is not None, "top_units returned None: replace the `...` with your code and `return` the unit indices."
+    out = [int(i) for i in out]
     assert out == [1, 3, 0], f"Largest weights into class 1 first: expected [1, 3, 0]. Received {out}."
 
 
@@ -205,7 +209,9 @@ def test_paint_behaviour(paint):
     region[:16] = 1
     feats = lambda t: np.asarray(feature_model(model)(t[None])[1])[0]
     unit = int(np.argmax(feats(image)))
-    out = np.asarray(paint(model, image, region, unit, steps=8))
+    out = paint(model, image, region, unit, steps=8)
+    assert out is not None, "paint returned None: replace the `...` with your code and `return` the result."
+    out = np.asarray(out)
     assert out.shape == (32, 32, 3), f"Return one image (32, 32, 3). Received {out.shape}."
     assert feats(out)[unit] > feats(image)[unit], "The chosen feature should grow."
     assert np.abs(out[16:] - image[16:]).mean() < 0.02, "Outside the region the image should barely change (keep = 1 - region)."

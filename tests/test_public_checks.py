@@ -36,13 +36,14 @@ def _master(stage):
     return config.SOLUTIONS / f"{stage}.py"
 
 
-def run_public_checks(stage, question, answer_source=None):
+def run_public_checks(stage, question, answer_source=None, *, notebook=None):
     """Run one question's public tests as `grader.check` does.
 
     Args:
         stage: the stage name, `"02_adversarial_examples"`.
         question: the question name, `"q02_pgd"`.
         answer_source: Python source whose definitions replace the master's, or None.
+        notebook: read the definitions from this notebook instead of the master.
 
     Returns:
         `(passed, messages, output)`: whether every test case passed, the failure messages
@@ -52,10 +53,13 @@ def run_public_checks(stage, question, answer_source=None):
 
     from course.checks.notebook import load_definitions
 
-    source = _master(stage).read_text(encoding="utf-8")
-    if answer_source is not None:
-        source += "\n# %%\n" + answer_source
-    ns = load_definitions(source)
+    if notebook is not None:
+        ns = load_definitions(notebook)
+    else:
+        source = _master(stage).read_text(encoding="utf-8")
+        if answer_source is not None:
+            source += "\n# %%\n" + answer_source
+        ns = load_definitions(source)
     test_file = ExceptionTestFile.from_file(str(config.PUBLIC_TESTS / f"{question}.py"))
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
@@ -90,6 +94,16 @@ def test_public_check_names_the_mistake(answer):
     assert hints, f"{answer.path.name}: the check failed without a hint (a crash, not an assertion):\n{text}"
     assert any(re.search(answer.public_hint, m, re.I | re.S) for m in hints), (
         f"{answer.path.name}: expected a hint matching {answer.public_hint!r} ({answer.mistake}). Received:\n{text}")
+
+
+@pytest.mark.parametrize("stage,question", _questions(), ids=[q for _, q in _questions()])
+def test_blank_exercise_gets_a_hint_not_a_crash(stage, question):
+    """The student notebook as handed out (every answer still `...`): each check fails with an
+    assertion that says what to do, never with an error raised inside the check's own code."""
+    passed, failed, _ = run_public_checks(stage, question, notebook=config.NOTEBOOKS / f"{stage}.ipynb")
+    assert not passed, f"{question}: the blank exercise passes its public check"
+    crashes = [m for m in failed if "AssertionError" not in m]
+    assert not crashes, f"{question}: the blank exercise crashes the check instead of getting a hint:\n" + "\n".join(crashes)
 
 
 def test_weaker_public_checks_are_named():

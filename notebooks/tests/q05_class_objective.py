@@ -27,6 +27,7 @@ def test_drives_optimize(class_objective):
     inputs = keras.Input((32, 32, 3))
     model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Dense(8, activation='relu')(keras.layers.Flatten()(inputs))))
     start = np.full((2, 32, 32, 3), 0.5, np.float32)
+    assert class_objective({'target': np.array([3, 8])}, start, np.zeros((2, 10), np.float32), None) is not None, 'class_objective returned None: `return` one log-probability per image.'
     result = optimize(model, start, objective=class_objective, params={'target': np.array([3, 8])}, steps=5, step_size=0.5, radius=2.0)
     assert np.all(result.objective_values[-1] > result.objective_values[0]), 'optimize maximises your objective; the log-probability should rise over the steps. Use keras.ops, not numpy.'
 
