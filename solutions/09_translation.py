@@ -242,9 +242,12 @@ for source, target in pairs:
     plt.show()
 
 # %% [markdown]
-# Each generator fools *itself* almost always; the judge's rate is the fair measure. The
-# robust model's edits are visible (ears, legs, colours) and convince the judge more often;
-# the standard model's edits are adversarial noise that only it believes.
+# Each generator fools *itself* on (almost) every image. The plain judge, another standard
+# network, accepts most translations of *both* models, the standard model's at least as often
+# as the robust model's: as in stage 05, a standard judge also reads a standard generator's
+# adversarial edits as the class, so its rate alone does not tell the two apart. Compare the
+# rows by eye (the robust model's edits change shapes and colours), or low-pass the images
+# first as in stage 05 (a further-research task below).
 #
 # ## Summary
 #

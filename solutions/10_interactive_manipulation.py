@@ -22,7 +22,10 @@
 # **Goal.** Paint with features (Santurkar et al. 2019, section 3.6). The robust model's
 # penultimate layer holds a few hundred *features*; the classifier head weighs them into
 # class logits. Choose a region of an image and a feature, and maximise that feature while
-# penalising changes outside the region: stripes, fur or wheels appear where you painted.
+# penalising changes outside the region. Expect subtle edits: in a few steps the feature's
+# activation rises by about half to double through small changes of colour and texture
+# inside the region (a few grey levels on average), while the pixels outside barely move;
+# more steps and repeated strokes make them stronger (the paper's section 3.6 shows such edits).
 # The same `optimize`, with an objective on `features` instead of `logits`.
 
 # %%
@@ -298,7 +301,8 @@ if USE_WIDGETS:
 # ## Summary
 #
 # * Penultimate-layer features of a robust model are visual: maximising one inside a region
-#   paints a recognisable texture or part there.
+#   raises it through changes of colour and texture there (subtle in a few steps; stronger with
+#   more steps and repeated strokes).
 # * The objective reads `features` instead of `logits`; a penalty outside the region keeps
 #   the rest of the image.
 # * Six tasks, one engine: generation, inpainting, super-resolution, sketch-to-image,
