@@ -37,8 +37,13 @@ from course import config  # noqa: E402
 
 SETUP_SOURCE = '''\
 # Setup (run this first). On Colab it installs robustkeras and fetches this course's
-# public tests; locally it does nothing but start otter's checker.
+# public tests (about two minutes, once per session); locally it only starts otter's checker.
+# A CPU runtime is enough: every stage runs in about two minutes on two cores (a GPU only
+# speeds up stage 03). Restart (Colab: Runtime -> Restart session) and run this cell again
+# only if pip warns that a package this session already imported was upgraded, or after you
+# change the runtime type; a restart keeps the installed library.
 import os, subprocess, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no CUDA start-up errors on a CPU runtime
 if "google.colab" in str(get_ipython()):
     if not os.path.isdir("robustkeras"):
         repository, branch = "{url}", "{branch}"
@@ -201,6 +206,7 @@ def master_notebook(master):
                 raise SystemExit(f"{master}: question names must start with {prefix!r} (public tests share "
                                  f"one folder). Received: {cell.source!r}")
     add_own_work_notes(nb, stem)
+    add_reading_list(nb, stem)
     badge = nbformat.v4.new_markdown_cell(BADGE_SOURCE.format(url=config.colab_url(stem)))
     setup = nbformat.v4.new_code_cell(SETUP_SOURCE.format(url=config.repo_url(), branch=config.BRANCH))
     nb.cells[:0] = [badge, setup]
@@ -237,6 +243,13 @@ def add_own_work_notes(nb, stem):
                 cells.append(nbformat.v4.new_markdown_cell(own_work_note(forbidden[question])))
             question = None
     nb.cells = cells
+
+
+def add_reading_list(nb, stem):
+    """Under the stage's title cell (its first markdown cell): the papers (with sections), the
+    Keras guides and the library's API reference it builds on (`course/config.py`, one base URL)."""
+    first = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown")
+    nb.cells.insert(first + 1, nbformat.v4.new_markdown_cell(config.reading_list(stem)))
 
 
 def normalise(nb, stem):

@@ -32,6 +32,8 @@
 # %%
 import os
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no CUDA start-up errors on a CPU
+
 import matplotlib.pyplot as plt
 import numpy as np
 

@@ -19,7 +19,7 @@
 # %% [markdown]
 # # 07 · Super-resolution
 #
-# **Goal.** Turn an 8x8 image into a 32x32 one (Santurkar et al. 2019, section 3.3). Start
+# **Goal.** Turn an 8x8 image into a 32x32 one (Santurkar et al. 2019, section 3.4). Start
 # from the bicubic upsampling, then take class-guided steps that never contradict the
 # low-resolution image: start on, and after every step *project* onto, the set of images whose
 # $4 \times 4$ block averages equal the low-resolution pixels. This time the constraint is a
@@ -27,6 +27,8 @@
 
 # %%
 import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no CUDA start-up errors on a CPU
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -20,7 +20,7 @@
 # # 09 · Image-to-image translation
 #
 # **Goal.** Turn a horse into a deer, a car into a truck (Santurkar et al. 2019, section
-# 3.4, where CycleGAN-style translation needs paired generators). With one robust
+# 3.3, where CycleGAN-style translation needs paired generators). With one robust
 # classifier it is a targeted step sequence inside an $L_2$ ball around the source image:
 # the ball keeps pose and background, the objective $\log p(\text{target} \mid x)$ changes
 # the class-specific parts. And you will measure success honestly, with a judge model that
@@ -28,6 +28,8 @@
 
 # %%
 import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no CUDA start-up errors on a CPU
 
 import matplotlib.pyplot as plt
 import numpy as np

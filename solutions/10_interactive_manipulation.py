@@ -19,17 +19,19 @@
 # %% [markdown]
 # # 10 · Interactive manipulation
 #
-# **Goal.** Paint with features (Santurkar et al. 2019, section 3.6). The robust model's
+# **Goal.** Paint with features (Santurkar et al. 2019, section 3.5). The robust model's
 # penultimate layer holds a few hundred *features*; the classifier head weighs them into
 # class logits. Choose a region of an image and a feature, and maximise that feature while
 # penalising changes outside the region. Expect subtle edits: in a few steps the feature's
 # activation rises by about half to double through small changes of colour and texture
 # inside the region (a few grey levels on average), while the pixels outside barely move;
-# more steps and repeated strokes make them stronger (the paper's section 3.6 shows such edits).
+# more steps and repeated strokes make them stronger (the paper's section 3.5 shows such edits).
 # The same `optimize`, with an objective on `features` instead of `logits`.
 
 # %%
 import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no CUDA start-up errors on a CPU
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -358,3 +358,21 @@ def test_stage_10_painting_is_subtle_and_local():
         change = np.abs(painted - x[0])
         inside, outside = change[region[..., 0] == 1].mean(), change[region[..., 0] == 0].mean()
         assert 1 / 255 < inside < 8 / 255 and outside < inside / 20, (where, inside, outside)
+
+
+def test_every_stage_links_its_reading_through_one_api_base(tmp_path, monkeypatch):
+    """Each student notebook links the paper with a section, the Keras/TensorFlow guides and the
+    API reference under config.API_DOCS_URL; 02 and 03 link Madry et al., 03 Croce & Hein."""
+    import json
+
+    monkeypatch.setattr(config, "API_DOCS_URL", "https://docs.example.org/rk/api/")
+    build.main(["--no-run-tests", "--notebooks-dir", str(tmp_path / "nb"), "--dist-dir", str(tmp_path / "dist")])
+    for m in config.stages():
+        text = json.dumps(json.loads((tmp_path / "nb" / f"{m.stem}.ipynb").read_text()))
+        assert "arxiv.org/abs/1906.09453), section" in text, m.stem
+        assert "https://docs.example.org/rk/api/#robustkeras." in text, m.stem
+        assert "keras.io/" in text or "tensorflow.org/guide" in text, m.stem
+        assert "robustkeras.github.io" not in text, m.stem
+    for prefix, needed in (("02", ["1706.06083"]), ("03", ["1706.06083", "2003.01690"])):
+        text = (tmp_path / "nb" / f"{master(prefix).stem}.ipynb").read_text()
+        assert all(n in text for n in needed), prefix
