@@ -60,6 +60,15 @@ if "google.colab" in str(get_ipython()):
             raise RuntimeError("Could not install robustkeras:\\n" + step.stderr.strip()[-2000:]) from None
     if not os.path.isdir("tests"):
         subprocess.run(["cp", "-r", "robustkeras/notebooks/tests", "tests"], check=True)
+# TensorFlow's C++ start-up lines (no CUDA driver, oneDNN) reach the process's stderr before
+# any setting applies: load it once here with that stream muted (errors still show).
+saved, muted = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+os.dup2(muted, 2)
+try:
+    import tensorflow
+finally:
+    os.dup2(saved, 2)
+    os.close(saved), os.close(muted)
 import otter
 grader = otter.Notebook(tests_dir="tests")'''
 

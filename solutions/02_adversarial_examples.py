@@ -697,6 +697,13 @@ print(f"all 10 000 test images (manifests): PGD-20 L2 0.5 leaves the standard mo
 # class, here the next one, instead of away from its own), and **random restarts**
 # (`random_start=True, restarts=3`: three starts at random points of the ball, each image keeps
 # its worst case).
+#
+# **Expected:** at $\varepsilon = 0.5$ the curves pass near the numbers above (about 0.05
+# standard, 0.5 robust); the standard model's accuracy is near zero from there on, the robust
+# model's falls gradually. The targeted attack moves about 0.6 of the standard model's images
+# into the next class; on the robust model three restarts find little more than one start
+# (0.50 and 0.50 on these 32 images): 10 steps from the clean image already find most of what
+# this budget allows.
 
 # %%
 from robustkeras import attacks
@@ -718,6 +725,8 @@ plt.xlabel("L2 eps")
 plt.ylabel("accuracy under PGD-10")
 plt.legend()
 plt.show()
+for name, accs in curves.items():
+    print(f"{name:8s} accuracy at eps {budgets}: {[round(a, 2) for a in accs]}")
 hit = np.argmax(np.asarray(standard(pgd10(standard, 0.5, random_start=False, target=(ys + 1) % 10), training=False)), 1)
 print(f"targeted (L2 0.5, towards the next class): {np.mean(hit == (ys + 1) % 10):.2f} of the standard model's images")
 for restarts in (1, 3):
