@@ -698,9 +698,9 @@ print(f"all 10 000 test images (manifests): PGD-20 L2 0.5 leaves the standard mo
 # (`random_start=True, restarts=3`: three starts at random points of the ball, each image keeps
 # its worst case).
 #
-# **Expected:** at $\varepsilon = 0.5$ the curves pass near the numbers above (about 0.05
-# standard, 0.5 robust); the standard model's accuracy is near zero from there on, the robust
-# model's falls gradually. The targeted attack moves about 0.6 of the standard model's images
+# **Expected** (these 32 images, measured): the standard model 0.88, 0.34, 0.06, 0.00, 0.00 at
+# $\varepsilon$ = 0, 0.25, 0.5, 1, 2; the robust model 0.75, 0.66, 0.50, 0.22, 0.00: it falls
+# gradually and reaches zero only at 2, four times its training budget. The targeted attack moves about 0.6 of the standard model's images
 # into the next class; on the robust model three restarts find little more than one start
 # (0.50 and 0.50 on these 32 images): 10 steps from the clean image already find most of what
 # this budget allows.
