@@ -249,6 +249,13 @@ def test_tiny_model_learns(train_classifier):
         f"Compile with metrics=['accuracy']. History keys: {list(history.history)}."
     losses = history.history["loss"]
     assert len(losses) == 15, f"Train for `epochs` epochs. Received {len(losses)}."
+    assert isinstance(model.optimizer, keras.optimizers.Adam), \
+        f"Compile with the Adam optimizer, keras.optimizers.Adam(learning_rate). Received {type(model.optimizer).__name__}."
+    rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    assert np.isclose(rate, 1e-2), f"Pass `learning_rate` on to Adam: asked for 0.01, the optimizer has {rate:g}."
+    updates = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    assert updates == 15 * 4, (f"Pass `batch_size` on to fit: 64 images in batches of 16 make 4 updates per epoch, "
+                               f"60 in 15 epochs; the optimizer made {updates}.")
     after = true_loss()
     assert after < 0.5 * before, (
         f"The cross-entropy of the model's logits went {before:.3f} -> {after:.3f} on this easy task (the compiled "
@@ -315,11 +322,13 @@ def accuracy(model, x, y, batch_size=256):
 def test_accuracy_known(accuracy):
     import numpy as np
     import keras
-    model = keras.Sequential([keras.Input((2, 1, 1)), keras.layers.Flatten()])  # logits = the pixels
+    # logits = the pixels; the dropout layer only acts in training mode (it zeroes almost everything)
+    model = keras.Sequential([keras.Input((2, 1, 1)), keras.layers.Flatten(), keras.layers.Dropout(0.999)])
     x = np.array([[1, 0], [0, 1], [1, 0], [0, 1]], np.float32).reshape(4, 2, 1, 1)
     acc = accuracy(model, x, np.array([0, 1, 1, 1]))
     assert acc is not None, "accuracy returned None: replace the `...` with your code and `return` a fraction."
-    assert np.isclose(acc, 0.75), f"3 of 4 predictions are right: expected 0.75. Received {acc}."
+    assert np.isclose(acc, 0.75), (f"3 of 4 predictions are right: expected 0.75. Received {acc}. This model has "
+                                   "dropout: predict in inference mode, model(x, training=False).")
     acc = accuracy(model, x, np.array([0, 1, 1, 1]), batch_size=3)
     assert np.isclose(acc, 0.75), f"With batch_size=3 (a last, smaller batch) expected 0.75. Received {acc}."
 

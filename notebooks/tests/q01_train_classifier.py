@@ -23,6 +23,11 @@ def test_tiny_model_learns(train_classifier):
     assert 'loss' in history.history and 'accuracy' in history.history, f"Compile with metrics=['accuracy']. History keys: {list(history.history)}."
     losses = history.history['loss']
     assert len(losses) == 15, f'Train for `epochs` epochs. Received {len(losses)}.'
+    assert isinstance(model.optimizer, keras.optimizers.Adam), f'Compile with the Adam optimizer, keras.optimizers.Adam(learning_rate). Received {type(model.optimizer).__name__}.'
+    rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    assert np.isclose(rate, 0.01), f'Pass `learning_rate` on to Adam: asked for 0.01, the optimizer has {rate:g}.'
+    updates = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    assert updates == 15 * 4, f'Pass `batch_size` on to fit: 64 images in batches of 16 make 4 updates per epoch, 60 in 15 epochs; the optimizer made {updates}.'
     after = true_loss()
     assert after < 0.5 * before, f"The cross-entropy of the model's logits went {before:.3f} -> {after:.3f} on this easy task (the compiled loss: {losses[0]:.3f} -> {losses[-1]:.3f}). The model outputs logits, not probabilities: compile SparseCategoricalCrossentropy(from_logits=True)."
 

@@ -11,7 +11,7 @@ def test_linear_model_gradient(input_gradient):
     import keras
     rng = np.random.default_rng(0)
     w = rng.normal(size=(12, 10)).astype(np.float32)
-    model = keras.Sequential([keras.Input((2, 2, 3)), keras.layers.Flatten(), keras.layers.Dense(10, use_bias=False)])
+    model = keras.Sequential([keras.Input((2, 2, 3)), keras.layers.Flatten(), keras.layers.Dropout(0.5), keras.layers.Dense(10, use_bias=False)])
     model.layers[-1].set_weights([w])
     x = rng.random((3, 2, 2, 3)).astype(np.float32)
     y = np.array([1, 5, 9])
@@ -30,5 +30,5 @@ def test_linear_model_gradient(input_gradient):
     g = np.asarray(g)
     assert g.dtype != object, unwatched
     assert g.shape == x.shape, f'Return a gradient shaped like x {x.shape}. Received {g.shape}.'
-    assert np.allclose(g, expected, atol=0.0001), 'Wrong gradient on a linear model (analytic answer W (softmax - onehot)). Cross-entropy from logits, summed over the batch?'
+    assert np.allclose(g, expected, atol=0.0001), 'Wrong gradient on a linear model (analytic answer W (softmax - onehot)). Cross-entropy from logits, summed over the batch, with the model in inference mode (model(x, training=False): this model has dropout)?'
 
