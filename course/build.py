@@ -37,8 +37,13 @@ from course import config  # noqa: E402
 
 SETUP_SOURCE = '''\
 # Setup (run this first). On Colab it installs robustkeras and fetches this course's
-# public tests; locally it does nothing but start otter's checker.
+# public tests (about two minutes, once per session); locally it only starts otter's checker.
+# A CPU runtime is enough: every stage runs in about two minutes on two cores (a GPU only
+# speeds up stage 03). Restart (Colab: Runtime -> Restart session) and run this cell again
+# only if pip warns that a package this session already imported was upgraded, or after you
+# change the runtime type; a restart keeps the installed library.
 import os, subprocess, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no CUDA start-up errors on a CPU runtime
 if "google.colab" in str(get_ipython()):
     if not os.path.isdir("robustkeras"):
         repository, branch = "{url}", "{branch}"
@@ -55,6 +60,15 @@ if "google.colab" in str(get_ipython()):
             raise RuntimeError("Could not install robustkeras:\\n" + step.stderr.strip()[-2000:]) from None
     if not os.path.isdir("tests"):
         subprocess.run(["cp", "-r", "robustkeras/notebooks/tests", "tests"], check=True)
+# TensorFlow's C++ start-up lines (no CUDA driver, oneDNN) reach the process's stderr before
+# any setting applies: load it once here with that stream muted (errors still show).
+saved, muted = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+os.dup2(muted, 2)
+try:
+    import tensorflow
+finally:
+    os.dup2(saved, 2)
+    os.close(saved), os.close(muted)
 import otter
 grader = otter.Notebook(tests_dir="tests")'''
 
@@ -83,8 +97,13 @@ generate:
 QUESTION_NAME = re.compile(r"^\s*name:\s*(\S+)\s*$", re.M)
 
 # Characters that never belong in a master: a "\f" typed in a Python string where "\\f" was
-# meant turns "\frac" into a form feed and "rac" (it rendered so in stage 03).
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# meant turns "\frac" into a form feed and "rac" (it rendered so in stage 03); a "\t" turns
+# "\times" into a tab and "imes" (stage 05). Masters indent with spaces, so tabs fail too.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x09\x0b\x0c\x0e-\x1f\x7f]")
+# otter-assign's raw delimiter cells: the delimiter line, then YAML only where otter reads some.
+DELIMITER = re.compile(r"#\s*(ASSIGNMENT CONFIG|BEGIN QUESTION|END QUESTION|BEGIN SOLUTION|END SOLUTION|"
+                       r"BEGIN TESTS|END TESTS|BEGIN PROMPT|END PROMPT)\b", re.I)
+WITH_YAML = ("ASSIGNMENT CONFIG", "BEGIN QUESTION")
 MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\$)(.+?)(?<!\\)\$", re.S)
 # MathJax (what Jupyter and Colab render) knows these; matplotlib's mathtext, used here as an
 # offline parser, spells them differently or has no sizing commands: translate before parsing.
@@ -104,12 +123,14 @@ def check_master_text(master):
     text = Path(master).read_text(encoding="utf-8")
     for number, line in enumerate(text.split("\n"), 1):
         for match in CONTROL_CHARS.finditer(line):
-            problems.append(f"{master}:{number}: control character {match.group()!r} (a \\f, \\b, \\v or \\x.. "
+            problems.append(f"{master}:{number}: control character {match.group()!r} (a \\t, \\f, \\b, \\v or \\x.. "
                             f"escape in a normal string? use a raw string or \\\\)")
     from matplotlib.mathtext import MathTextParser
 
     parser = MathTextParser("path")
-    for cell in jupytext.reads(text, fmt="py:percent").cells:
+    cells = jupytext.reads(text, fmt="py:percent").cells
+    problems += check_raw_cells(master, cells)
+    for cell in cells:
         if cell.cell_type != "markdown":
             continue
         prose = re.sub(r"`[^`]*`", "", cell.source)  # code spans may hold dollar signs
@@ -122,6 +143,42 @@ def check_master_text(master):
             except Exception as error:  # pyparsing's ParseException family
                 detail = str(error).strip().splitlines()[-1]
                 problems.append(f"{master}: LaTeX does not parse: ${span.group(0).strip('$')}$: {detail}")
+    return problems
+
+
+def check_raw_cells(master, cells):
+    """A raw cell is an otter delimiter and nothing else: the delimiter line, then YAML where
+    otter reads it (`ASSIGNMENT CONFIG`, `BEGIN QUESTION`). Prose left in a raw cell (a
+    markdown section typed after `# END QUESTION` without a `# %% [markdown]` line) is
+    dropped by otter without a word, so it fails here.
+
+    Returns:
+        A list of problems (empty when clean).
+    """
+    import yaml
+
+    problems = []
+    for cell in cells:
+        if cell.cell_type != "raw":
+            continue
+        lines = cell.source.strip().split("\n")
+        match = DELIMITER.fullmatch(lines[0].strip())
+        rest = "\n".join(lines[1:]).strip()
+        first = lines[0].strip()[:60]
+        if not match:
+            problems.append(f"{master}: a raw cell must be an otter delimiter (# BEGIN QUESTION, ...). "
+                            f"Received: {first!r}")
+        elif match.group(1).upper() in WITH_YAML:
+            try:
+                parsed = yaml.safe_load(rest) if rest else {}
+            except yaml.YAMLError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                problems.append(f"{master}: the raw cell {first!r} may hold only its YAML settings; it holds "
+                                f"other text (start prose with a `# %% [markdown]` line): {rest[:80]!r}")
+        elif rest:
+            problems.append(f"{master}: the raw cell {first!r} may hold only its delimiter; otter drops the "
+                            f"rest (start prose with a `# %% [markdown]` line): {rest[:80]!r}")
     return problems
 
 
@@ -158,6 +215,7 @@ def master_notebook(master):
                 raise SystemExit(f"{master}: question names must start with {prefix!r} (public tests share "
                                  f"one folder). Received: {cell.source!r}")
     add_own_work_notes(nb, stem)
+    add_reading_list(nb, stem)
     badge = nbformat.v4.new_markdown_cell(BADGE_SOURCE.format(url=config.colab_url(stem)))
     setup = nbformat.v4.new_code_cell(SETUP_SOURCE.format(url=config.repo_url(), branch=config.BRANCH))
     nb.cells[:0] = [badge, setup]
@@ -194,6 +252,13 @@ def add_own_work_notes(nb, stem):
                 cells.append(nbformat.v4.new_markdown_cell(own_work_note(forbidden[question])))
             question = None
     nb.cells = cells
+
+
+def add_reading_list(nb, stem):
+    """Under the stage's title cell (its first markdown cell): the papers (with sections), the
+    Keras guides and the library's API reference it builds on (`course/config.py`, one base URL)."""
+    first = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown")
+    nb.cells.insert(first + 1, nbformat.v4.new_markdown_cell(config.reading_list(stem)))
 
 
 def normalise(nb, stem):

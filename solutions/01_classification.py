@@ -30,6 +30,8 @@
 # %%
 import os
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no CUDA start-up errors on a CPU
+
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
@@ -73,7 +75,9 @@ def softmax(logits):
 # %%
 def test_softmax_values(softmax):
     import numpy as np
-    p = np.asarray(softmax(np.array([[0.0, 0.0], [0.0, np.log(3.0)]])))
+    p = softmax(np.array([[0.0, 0.0], [0.0, np.log(3.0)]]))
+    assert p is not None, "softmax returned None: replace the `...` with your code and `return` the probabilities."
+    p = np.asarray(p)
     assert p.shape == (2, 2), f"Expected the input's shape (2, 2). Received {p.shape}."
     assert np.allclose(p, [[0.5, 0.5], [0.25, 0.75]]), f"Expected [[.5, .5], [.25, .75]]. Received {p}: normalise each row."
 
@@ -81,7 +85,9 @@ def test_softmax_values(softmax):
 # %%
 def test_softmax_stable(softmax):
     import numpy as np
-    p = np.asarray(softmax(np.array([[1000.0, 1001.0, 1002.0]])))
+    p = softmax(np.array([[1000.0, 1001.0, 1002.0]]))
+    assert p is not None, "softmax returned None: replace the `...` with your code and `return` the probabilities."
+    p = np.asarray(p)
     assert np.all(np.isfinite(p)), "Got inf or nan for large logits: subtract each row's maximum before exp."
     assert np.allclose(p.sum(1), 1.0), "Each row must sum to 1."
 
@@ -140,7 +146,9 @@ def cross_entropy(logits, labels):
 # %%
 def test_uniform_logits(cross_entropy):
     import numpy as np
-    loss = np.asarray(cross_entropy(np.zeros((3, 10)), np.array([0, 4, 9])))
+    loss = cross_entropy(np.zeros((3, 10)), np.array([0, 4, 9]))
+    assert loss is not None, "cross_entropy returned None: replace the `...` with your code and `return` one loss per example."
+    loss = np.asarray(loss)
     assert loss.shape == (3,), f"Expected one loss per example, shape (3,). Received {loss.shape}."
     assert np.allclose(loss, np.log(10)), f"With equal logits every class has p = 1/10, so the loss is log(10). Received {loss}."
 
@@ -152,7 +160,9 @@ def test_matches_keras(cross_entropy):
     z = np.random.default_rng(1).normal(size=(6, 10)).astype(np.float32) * 5
     y = np.array([0, 1, 2, 3, 4, 5])
     expected = np.asarray(keras.losses.sparse_categorical_crossentropy(y, z, from_logits=True))
-    assert np.allclose(cross_entropy(z, y), expected, rtol=1e-4, atol=1e-5), "Differs from keras' sparse categorical cross-entropy."
+    loss = cross_entropy(z, y)
+    assert loss is not None, "cross_entropy returned None: replace the `...` with your code and `return` one loss per example."
+    assert np.allclose(np.asarray(loss), expected, rtol=1e-4, atol=1e-5), "Differs from keras' sparse categorical cross-entropy."
     big = np.array([[2000.0, 0.0]])
     assert np.isfinite(np.asarray(cross_entropy(big, np.array([1])))).all(), "Overflow: use the max trick (log-sum-exp)."
 
@@ -227,13 +237,30 @@ def test_tiny_model_learns(train_classifier):
     x = np.random.default_rng(0).random((64, 8, 8, 3)).astype(np.float32)
     y = (x[:, :4].mean((1, 2, 3)) > x[:, 4:].mean((1, 2, 3))).astype(np.int32)
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
-    history = train_classifier(model, x, y, epochs=15, batch_size=16, learning_rate=1e-2)
-    assert history is not None and hasattr(history, "history"), "Return what `model.fit` returns (a History)."
+    def true_loss():  # the cross-entropy of the model's logits, whatever loss was compiled
+        return float(np.mean(keras.losses.sparse_categorical_crossentropy(y, model(x), from_logits=True)))
+
+    before = true_loss()
+    history = train_classifier(model, x, y, epochs=15, batch_size=16, learning_rate=1e-2, verbose=0)
+    assert history is not None, "train_classifier returned None: `return` what `model.fit` returns (a History)."
+    assert isinstance(history, keras.callbacks.History), \
+        f"Return what `model.fit` returns (a keras.callbacks.History), not the {type(history).__name__}."
     assert "loss" in history.history and "accuracy" in history.history, \
         f"Compile with metrics=['accuracy']. History keys: {list(history.history)}."
     losses = history.history["loss"]
     assert len(losses) == 15, f"Train for `epochs` epochs. Received {len(losses)}."
-    assert losses[-1] < 0.8 * losses[0], f"The loss should fall on this easy task: {losses[0]:.3f} -> {losses[-1]:.3f}. from_logits=True?"
+    assert isinstance(model.optimizer, keras.optimizers.Adam), \
+        f"Compile with the Adam optimizer, keras.optimizers.Adam(learning_rate). Received {type(model.optimizer).__name__}."
+    rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    assert np.isclose(rate, 1e-2), f"Pass `learning_rate` on to Adam: asked for 0.01, the optimizer has {rate:g}."
+    updates = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    assert updates == 15 * 4, (f"Pass `batch_size` on to fit: 64 images in batches of 16 make 4 updates per epoch, "
+                               f"60 in 15 epochs; the optimizer made {updates}.")
+    after = true_loss()
+    assert after < 0.5 * before, (
+        f"The cross-entropy of the model's logits went {before:.3f} -> {after:.3f} on this easy task (the compiled "
+        f"loss: {losses[0]:.3f} -> {losses[-1]:.3f}). The model outputs logits, not probabilities: compile "
+        "SparseCategoricalCrossentropy(from_logits=True).")
 
 
 # %% [raw]
@@ -295,10 +322,13 @@ def accuracy(model, x, y, batch_size=256):
 def test_accuracy_known(accuracy):
     import numpy as np
     import keras
-    model = keras.Sequential([keras.Input((2, 1, 1)), keras.layers.Flatten()])  # logits = the pixels
+    # logits = the pixels; the dropout layer only acts in training mode (it zeroes almost everything)
+    model = keras.Sequential([keras.Input((2, 1, 1)), keras.layers.Flatten(), keras.layers.Dropout(0.999)])
     x = np.array([[1, 0], [0, 1], [1, 0], [0, 1]], np.float32).reshape(4, 2, 1, 1)
     acc = accuracy(model, x, np.array([0, 1, 1, 1]))
-    assert np.isclose(acc, 0.75), f"3 of 4 predictions are right: expected 0.75. Received {acc}."
+    assert acc is not None, "accuracy returned None: replace the `...` with your code and `return` a fraction."
+    assert np.isclose(acc, 0.75), (f"3 of 4 predictions are right: expected 0.75. Received {acc}. This model has "
+                                   "dropout: predict in inference mode, model(x, training=False).")
     acc = accuracy(model, x, np.array([0, 1, 1, 1]), batch_size=3)
     assert np.isclose(acc, 0.75), f"With batch_size=3 (a last, smaller batch) expected 0.75. Received {acc}."
 

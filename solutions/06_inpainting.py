@@ -32,6 +32,8 @@
 # %%
 import os
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no CUDA start-up errors on a CPU
+
 import matplotlib.pyplot as plt
 import numpy as np
 from keras import ops
@@ -77,7 +79,9 @@ def center_mask(n, size=32, side=16):
 # %%
 def test_center_mask(center_mask):
     import numpy as np
-    m = np.asarray(center_mask(2, size=8, side=4))
+    m = center_mask(2, size=8, side=4)
+    assert m is not None, "center_mask returned None: replace the `...` with your code and `return` the result."
+    m = np.asarray(m)
     assert m.shape == (2, 8, 8, 1), f"Expected shape (2, 8, 8, 1). Received {m.shape}."
     assert m.sum() == 2 * 16, f"Each mask holds side * side = 16 ones. Received {m.sum() / 2} per mask."
     assert m[0, 2, 2, 0] == 1 and m[0, 5, 5, 0] == 1 and m[0, 1, 2, 0] == 0 and m[0, 6, 5, 0] == 0, \
@@ -141,7 +145,9 @@ def test_objective_values(inpaint_objective):
     keep[1, 0, 0, 0] = 0.0
     logits = np.zeros((2, 10), np.float32)
     params = {"target": np.array([0, 1]), "reference": reference, "keep": keep, "weight": np.float32(2.0)}
-    out = np.asarray(inpaint_objective(params, x, logits, None))
+    out = inpaint_objective(params, x, logits, None)
+    assert out is not None, "inpaint_objective returned None: replace the `...` with your code and `return` the result."
+    out = np.asarray(out)
     assert out.shape == (2,), f"Return one value per image. Received shape {out.shape}."
     assert np.allclose(out, [np.log(0.1) - 2 * 3, np.log(0.1)], atol=1e-5), \
         f"Expected [log 0.1 - 2*3, log 0.1]: changes count only where keep = 1, summed over channels. Received {out}."
@@ -166,7 +172,9 @@ def test_matches_library_without_it(inpaint_objective):
     boom = AssertionError("write it yourself")
     with mock.patch.object(inpaint_module, "inpaint_objective", side_effect=boom), \
          mock.patch.object(terms, "squared_distance", side_effect=boom), mock.patch.object(terms, "class_log_prob", side_effect=boom):
-        out = np.asarray(inpaint_objective(params, x, logits, None))
+        out = inpaint_objective(params, x, logits, None)
+        assert out is not None, "inpaint_objective returned None: replace the `...` with your code and `return` the result."
+        out = np.asarray(out)
     assert np.allclose(out, expected, rtol=1e-4, atol=1e-4)
 
 
@@ -217,7 +225,9 @@ def test_inpaint_behaviour(inpaint_images):
     mask = np.zeros((2, 32, 32, 1), np.float32)
     mask[:, 8:24, 8:24] = 1
     labels = np.array([2, 7])
-    out = np.asarray(inpaint_images(model, images, labels, mask, steps=10))
+    out = inpaint_images(model, images, labels, mask, steps=10)
+    assert out is not None, "inpaint_images returned None: replace the `...` with your code and `return` the result."
+    out = np.asarray(out)
     assert out.shape == images.shape, f"Expected shape {images.shape}. Received {out.shape}."
     outside = np.abs(out - images)[np.broadcast_to(mask == 0, images.shape)]
     assert outside.mean() < 0.02, f"Pixels outside the hole moved by {outside.mean():.3f} on average: keep = 1 - mask, weight = {10.0}."
@@ -248,7 +258,9 @@ def test_own_inpaint(inpaint_images):
     boom = AssertionError("use your own objective")
     with mock.patch.object(synthesis, "inpaint", side_effect=boom), mock.patch.object(inpaint_module, "inpaint", side_effect=boom), \
          mock.patch.object(inpaint_module, "inpaint_objective", side_effect=boom):
-        out = np.asarray(inpaint_images(model, images, np.array([4]), mask, steps=3))
+        out = inpaint_images(model, images, np.array([4]), mask, steps=3)
+        assert out is not None, "inpaint_images returned None: replace the `...` with your code and `return` the result."
+        out = np.asarray(out)
     assert out.shape == images.shape
 
 
@@ -279,8 +291,12 @@ for name, images in filled.items():
 # %% [markdown]
 # The robust model fills the hole with plausible colours and shapes that continue the
 # surroundings; the standard model barely changes the grey square, because a few invisible
-# pixel changes already make it confident. The RMS error against the true pixels is only a
-# rough guide: many fillings are plausible, and the truth is just one of them.
+# pixel changes already make it confident. The RMS error against the true pixels says how
+# little a fill can recover: the robust fill is only slightly closer to the truth than the grey
+# square (the print above: 0.237 against 0.245 on these 16 images, 0.23 against 0.24 in grading
+# mode), and the standard model's
+# is as far as the grey square. The classifier makes the hole plausible for the class, it does
+# not reconstruct the lost pixels: many fillings are plausible, and the truth is just one of them.
 #
 # ## Summary
 #

@@ -20,7 +20,7 @@
 # # 09 · Image-to-image translation
 #
 # **Goal.** Turn a horse into a deer, a car into a truck (Santurkar et al. 2019, section
-# 3.4, where CycleGAN-style translation needs paired generators). With one robust
+# 3.3, where CycleGAN-style translation needs paired generators). With one robust
 # classifier it is a targeted step sequence inside an $L_2$ ball around the source image:
 # the ball keeps pose and background, the objective $\log p(\text{target} \mid x)$ changes
 # the class-specific parts. And you will measure success honestly, with a judge model that
@@ -28,6 +28,8 @@
 
 # %%
 import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow loads: no CUDA start-up errors on a CPU
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -77,7 +79,9 @@ def test_images_of(images_of):
     import numpy as np
     images = np.arange(6, dtype=np.float32).reshape(6, 1, 1, 1)
     labels = np.array([7, 4, 7, 7, 1, 7])      # 7 = horse, 4 = deer
-    out = np.asarray(images_of(images, labels, "horse", 3))
+    out = images_of(images, labels, "horse", 3)
+    assert out is not None, "images_of returned None: replace the `...` with your code and `return` the result."
+    out = np.asarray(out)
     assert out.ravel().tolist() == [0, 2, 3], f"Expected the first 3 horses (indices 0, 2, 3). Received {out.ravel().tolist()}."
     assert np.asarray(images_of(images, labels, "deer", 5)).shape == (1, 1, 1, 1), "Return at most the images that exist."
     try:
@@ -132,7 +136,9 @@ def test_translate_behaviour(translate_images):
     inputs = keras.Input((32, 32, 3))  # a functional model: synthesis reads its layer graph
     model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Dense(8, activation="relu")(keras.layers.Flatten()(inputs))))
     images = np.random.default_rng(0).random((3, 32, 32, 3)).astype(np.float32)
-    out = np.asarray(translate_images(model, images, 4, steps=6, step_size=0.5, radius=1.5))
+    out = translate_images(model, images, 4, steps=6, step_size=0.5, radius=1.5)
+    assert out is not None, "translate_images returned None: replace the `...` with your code and `return` the result."
+    out = np.asarray(out)
     assert out.shape == images.shape, f"Expected shape {images.shape}. Received {out.shape}."
     d = np.linalg.norm((out - images).reshape(3, -1), axis=1)
     assert np.all(d <= 1.5 + 1e-3), f"Stay within `radius` of the source images. Distances {d}."
@@ -156,7 +162,9 @@ def test_own_translate(translate_images):
     model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(inputs)))
     boom = AssertionError("call optimize yourself")
     with mock.patch.object(synthesis, "translate", side_effect=boom), mock.patch.object(tr, "translate", side_effect=boom):
-        out = np.asarray(translate_images(model, np.full((2, 32, 32, 3), 0.5, np.float32), 1, steps=2))
+        out = translate_images(model, np.full((2, 32, 32, 3), 0.5, np.float32), 1, steps=2)
+        assert out is not None, "translate_images returned None: replace the `...` with your code and `return` the result."
+        out = np.asarray(out)
     assert out.shape == (2, 32, 32, 3)
 
 
@@ -201,6 +209,7 @@ def test_success_rate(success_rate):
     judge = keras.Sequential([keras.Input((1, 1, 3)), keras.layers.Flatten()])   # logits = the 3 pixel values
     images = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 2, 1]], np.float32).reshape(4, 1, 1, 3)
     rate = success_rate(judge, images, 1)
+    assert rate is not None, "success_rate returned None: replace the `...` with your code and `return` a fraction."
     assert np.isclose(rate, 0.5), f"2 of 4 images have class 1 as their largest logit: expected 0.5. Received {rate}."
 
 
@@ -235,9 +244,12 @@ for source, target in pairs:
     plt.show()
 
 # %% [markdown]
-# Each generator fools *itself* almost always; the judge's rate is the fair measure. The
-# robust model's edits are visible (ears, legs, colours) and convince the judge more often;
-# the standard model's edits are adversarial noise that only it believes.
+# Each generator fools *itself* on (almost) every image. The plain judge, another standard
+# network, accepts most translations of *both* models, the standard model's at least as often
+# as the robust model's: as in stage 05, a standard judge also reads a standard generator's
+# adversarial edits as the class, so its rate alone does not tell the two apart. Compare the
+# rows by eye (the robust model's edits change shapes and colours), or low-pass the images
+# first as in stage 05 (a further-research task below).
 #
 # ## Summary
 #

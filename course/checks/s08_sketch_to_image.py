@@ -4,7 +4,7 @@ import numpy as np
 
 from course.checks import Check
 from course.checks import _reference as ref
-from course.checks._judge import close, ensure, ensure_in_ball, judged, need
+from course.checks._judge import close, ensure, ensure_in_ball, judged, l2_distances, need
 from course.checks.probes._synthesis import synthesis_model
 from course.checks.probes.s08_sketch_to_image import q08_edge_sketch_inputs, q08_sketch_to_image_inputs
 
@@ -35,6 +35,11 @@ def sketch_to_image_verdict(outputs, seed):
     out = need(outputs, "out", sketches.shape, "sketch_to_image: the sketches' shape")
     d = ensure_in_ball(out, sketches, inp["radius"], "stay within `radius` (L2) of the sketches")
     ensure(np.all(d > 1e-3), "nothing changed: optimize from the sketches")
+    tight = need(outputs, "tight", sketches.shape, "sketch_to_image: the sketches' shape")
+    ensure_in_ball(tight, sketches, inp["tight_radius"], "stay within the caller's `radius` (L2) of the sketches")
+    small = need(outputs, "small", sketches.shape, "sketch_to_image: the sketches' shape")
+    ensure(np.all(l2_distances(small, sketches) <= 4 * inp["small_step"] + 1e-3),
+           "use the caller's `step_size` (a small step size must move the images less)")
     model = synthesis_model(inp["model_seed"])
     ensure(np.all(ref.log_prob(model, out, classes) > ref.log_prob(model, sketches, classes)),
            "the target class's probability should rise: the library's class_objective with targets `classes`")

@@ -26,15 +26,22 @@ def test_pgd_properties(pgd_attack):
     x = np.random.default_rng(0).random((8, 6, 6, 3)).astype(np.float32)
     y = np.arange(8) % 10
     ce = lambda t: keras.losses.sparse_categorical_crossentropy(y, model(t), from_logits=True).numpy()
-    for norm, eps in (('l2', 0.5), ('linf', 0.03)):
+    budgets = {'l2': 0.5, 'linf': 0.03}
+    advs, sizes = ({}, {})
+    for norm, eps in budgets.items():
         adv = pgd_attack(model, x, y, norm=norm, eps=eps, step_size=eps / 4, steps=8)
         assert adv is not None, 'pgd_attack returned None: `return` the final adversarial images.'
-        adv = np.asarray(adv)
+        advs[norm] = adv = np.asarray(adv)
         assert adv.shape == x.shape, f'Expected shape {x.shape}. Received {adv.shape}.'
         assert adv.min() >= 0 and adv.max() <= 1, f'{norm}: the result must stay in [0, 1].'
         d = (adv - x).reshape(8, -1)
-        size = np.linalg.norm(d, axis=1) if norm == 'l2' else np.abs(d).max(1)
-        assert np.all(size <= eps + 0.0001), f'{norm}: the result left the eps-ball (max norm {size.max():.4f} > {eps}). Project after every step.'
+        sizes[norm] = (np.linalg.norm(d, axis=1), np.abs(d).max(1))
+    outside = {norm: np.any(sizes[norm][norm == 'linf'] > eps + 0.0001) for norm, eps in budgets.items()}
+    assert not (outside['l2'] and (not outside['linf']) and np.all(sizes['l2'][1] <= 0.5 + 0.0001)), f"l2: the result is inside the Linf box of 0.5 but outside the L2 ball (max L2 norm {sizes['l2'][0].max():.4f}): the L-inf projection (project_linf) was used for norm='l2'. Use project_l2 for 'l2'."
+    for norm, eps in budgets.items():
+        assert not outside[norm], f"{norm}: the result left the eps-ball around the clean images (max norm {sizes[norm][norm == 'linf'].max():.4f} > {eps}, after steps of {eps / 4:.3g}). Project onto the ball around the clean images x0 (kept from the start), not around the current iterate, after every step."
+    for norm, eps in budgets.items():
+        adv = advs[norm]
         noise = np.random.default_rng(1).normal(size=x.shape).astype(np.float32)
         noise = noise / np.linalg.norm(noise.reshape(8, -1), axis=1).reshape(8, 1, 1, 1) * eps if norm == 'l2' else np.sign(noise) * eps
         assert ce(adv).mean() > ce(np.clip(x + noise, 0, 1)).mean(), f'{norm}: PGD should beat random noise of the same size.'

@@ -15,7 +15,9 @@ def test_linf_projection(project_linf):
     out = np.asarray(out)
     assert out.shape == x.shape, f'Expected shape {x.shape}. Received {out.shape}.'
     assert np.allclose(out.ravel(), [0.55, 0.6, 0.4]), f'Expected [0.55, 0.6, 0.4] (inside unchanged, outside clipped). Received {out.ravel()}.'
-    out = np.asarray(project_linf(np.full((1, 1, 1, 3), 1.5, np.float32), np.ones((1, 1, 1, 3), np.float32), 1.0))
+    out = project_linf(np.full((1, 1, 1, 3), 1.5, np.float32), np.ones((1, 1, 1, 3), np.float32), 1.0)
+    assert out is not None, 'project_linf returned None: replace the `...` with your code and `return` the result.'
+    out = np.asarray(out)
     assert out.max() <= 1.0, 'Clip to the image box [0, 1] after the ball.'
 
 @test_case(points=None, hidden=False)

@@ -35,6 +35,7 @@ def test_stops_gradient(adversarial_batch):
     with tf.GradientTape() as tape:
         tape.watch(x)
         adv = adversarial_batch(lambda t: model(t, training=False), x, tf.constant([0, 1]), eps=0.5, steps=1)
+        assert adv is not None, 'adversarial_batch returned None: `return` the attacked batch (wrapped in tf.stop_gradient).'
         total = tf.reduce_sum(adv)
     assert tape.gradient(total, x) is None, 'Wrap the result in tf.stop_gradient.'
 

@@ -13,7 +13,7 @@ def test_one_step_matches_reference(PGDTrainer):
 
     def make():
         keras.utils.set_random_seed(0)
-        return keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(), keras.layers.Dense(16, activation='relu'), keras.layers.Dense(10)])
+        return keras.Sequential([keras.Input((6, 6, 3)), keras.layers.Flatten(), keras.layers.Dense(16), keras.layers.BatchNormalization(), keras.layers.ReLU(), keras.layers.Dense(10)])
     import tensorflow as tf
     x = np.random.default_rng(0).random((8, 6, 6, 3)).astype(np.float32)
     y = np.arange(8) % 10
@@ -34,6 +34,9 @@ def test_one_step_matches_reference(PGDTrainer):
     reference.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
     assert 'loss' in history.history, f'Return the metrics from train_step (loss missing). Keys: {list(history.history)}.'
     assert 'accuracy' in history.history, f'Update every metric in self.metrics (accuracy missing). Keys: {list(history.history)}.'
+    for layer, other in zip(mine.layers, ref.layers):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            assert np.allclose(layer.moving_mean.numpy(), other.moving_mean.numpy(), atol=1e-05), 'The batch-norm statistics moved while attacking: run the attack with the model in inference mode, `self(t, training=False)` in TODO 1 (training=True only for the update in TODO 2).'
     for a, b in zip(mine.get_weights(), ref.get_weights()):
         assert np.allclose(a, b, atol=0.0001), "After one step the weights differ from adversarial training's: attack with training=False, then train on x_adv with training=True."
 

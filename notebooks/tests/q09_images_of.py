@@ -10,7 +10,9 @@ def test_images_of(images_of):
     import numpy as np
     images = np.arange(6, dtype=np.float32).reshape(6, 1, 1, 1)
     labels = np.array([7, 4, 7, 7, 1, 7])
-    out = np.asarray(images_of(images, labels, 'horse', 3))
+    out = images_of(images, labels, 'horse', 3)
+    assert out is not None, 'images_of returned None: replace the `...` with your code and `return` the result.'
+    out = np.asarray(out)
     assert out.ravel().tolist() == [0, 2, 3], f'Expected the first 3 horses (indices 0, 2, 3). Received {out.ravel().tolist()}.'
     assert np.asarray(images_of(images, labels, 'deer', 5)).shape == (1, 1, 1, 1), 'Return at most the images that exist.'
     try:

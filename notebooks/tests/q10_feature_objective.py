@@ -14,7 +14,9 @@ def test_feature_objective_values(feature_objective):
     x[0, 0, 0, 0] = 0.5
     keep = np.ones((2, 2, 2, 1), np.float32)
     params = {'unit': np.array([1, 2]), 'reference': reference, 'keep': keep, 'weight': np.float32(4.0)}
-    out = np.asarray(feature_objective(params, x, None, features))
+    out = feature_objective(params, x, None, features)
+    assert out is not None, 'feature_objective returned None: replace the `...` with your code and `return` the result.'
+    out = np.asarray(out)
     assert out.shape == (2,), f'Return one value per image. Received shape {out.shape}.'
     assert np.allclose(out, [5.0 - 4 * 0.25, 3.0]), f'Expected [5 - 4 * 0.5**2, 3]. Received {out}.'
 

@@ -18,7 +18,9 @@ def test_paint_behaviour(paint):
     region[:16] = 1
     feats = lambda t: np.asarray(feature_model(model)(t[None])[1])[0]
     unit = int(np.argmax(feats(image)))
-    out = np.asarray(paint(model, image, region, unit, steps=8))
+    out = paint(model, image, region, unit, steps=8)
+    assert out is not None, 'paint returned None: replace the `...` with your code and `return` the result.'
+    out = np.asarray(out)
     assert out.shape == (32, 32, 3), f'Return one image (32, 32, 3). Received {out.shape}.'
     assert feats(out)[unit] > feats(image)[unit], 'The chosen feature should grow.'
     assert np.abs(out[16:] - image[16:]).mean() < 0.02, 'Outside the region the image should barely change (keep = 1 - region).'

@@ -28,7 +28,9 @@ def q08_sketch_to_image_inputs(seed):
         sketches[i, a:b + 2, int(r.integers(4, 28))] = 0.0
         sketches[i, int(r.integers(4, 28)), a:b + 2] = 0.0
     return {"sketches": sketches, "classes": r.integers(0, 10, 2), "steps": 6, "step_size": 0.5,
-            "radius": float(r.uniform(1.5, 2.5)), "model_seed": int(r.integers(0, 2 ** 31))}
+            "radius": float(r.uniform(1.5, 2.5)), "model_seed": int(r.integers(0, 2 ** 31)),
+            # a radius that binds and a step size that does: an answer must pass both on
+            "tight_radius": float(r.uniform(0.3, 0.6)), "small_step": float(r.uniform(0.01, 0.03))}
 
 
 def probe_q08_sketch_to_image(ns, seed):
@@ -36,4 +38,8 @@ def probe_q08_sketch_to_image(ns, seed):
     inp = q08_sketch_to_image_inputs(seed)
     model = synthesis_model(inp["model_seed"])
     return {"out": as_array(fn(model, inp["sketches"].copy(), inp["classes"].copy(), steps=inp["steps"],
-                               step_size=inp["step_size"], radius=inp["radius"]), "sketch_to_image")}
+                               step_size=inp["step_size"], radius=inp["radius"]), "sketch_to_image"),
+            "tight": as_array(fn(model, inp["sketches"].copy(), inp["classes"].copy(), steps=inp["steps"],
+                                 step_size=1.0, radius=inp["tight_radius"]), "sketch_to_image"),
+            "small": as_array(fn(model, inp["sketches"].copy(), inp["classes"].copy(), steps=4,
+                                 step_size=inp["small_step"], radius=8.0), "sketch_to_image")}
