@@ -65,9 +65,10 @@ _LIBRARIES, _LIBRARY_LOCK = {}, threading.Lock()  # stage -> folder holding its 
 
 def library_copy(stage):
     """The folder holding `robustkeras` as the sandbox of `stage` imports it: a copy whose forbidden
-    names (over all the stage's checks) are stubs (`course.checks.stubbed`). Built once per stage
+    names (over all the stage's checks), and every definition its allow-list does not need, are
+    stubs (`course.checks.stubbed`). Built once per stage
     and grading run, in a temporary folder removed at exit."""
-    from course.checks import stage_checks
+    from course.checks import stage_allowed, stage_checks
     from course.checks.stubbed import stubbed_copy
 
     with _LIBRARY_LOCK:
@@ -75,7 +76,8 @@ def library_copy(stage):
             folder = tempfile.mkdtemp(prefix=f"grade-lib-{stage}-")
             atexit.register(shutil.rmtree, folder, True)
             os.chmod(folder, 0o755)
-            stubbed_copy(sorted({n for c in stage_checks(stage) for n in c.forbidden}), folder)
+            stubbed_copy(sorted({n for c in stage_checks(stage) for n in c.forbidden}), folder,
+                         allowed=stage_allowed(stage))
             _LIBRARIES[stage] = folder
         return _LIBRARIES[stage]
 
@@ -336,7 +338,7 @@ def grade_notebook(student, stage, path, seed, args, slot):
             if isinstance(statements, Exception):
                 raise statements
             violations[check.question] = own_work_violations(source, check.names, check.forbidden,
-                                                             statements=statements)
+                                                             allowed=check.allowed, statements=statements)
         except Exception as err:  # a notebook the reader cannot follow is not graded as own work
             violations[check.question] = [f"the answer could not be read ({type(err).__name__})"]
     results = probe(path, stage, [c for c in checks if not violations[c.question]], seed, args, slot)

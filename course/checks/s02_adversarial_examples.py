@@ -122,13 +122,16 @@ def pgd_verdict(outputs, seed):
 
 CHECKS = [
     Check("q02_input_gradient", 3, ("input_gradient",), ("robustkeras.backend.value_and_input_grad",),
-          input_gradient_verdict),
+          input_gradient_verdict, uses="tf tensor ops and tf.GradientTape; keras.losses (the cross-entropy)"),
     Check("q02_fgsm", 2, ("fgsm",), ("robustkeras.attacks.fgsm", *ATTACK_LIBRARY[:3],
-                                     "robustkeras.backend.value_and_input_grad"), fgsm_verdict),
+                                     "robustkeras.backend.value_and_input_grad"), fgsm_verdict,
+          uses="numpy; your `input_gradient`"),
     Check("q02_projections", 3, ("project_linf", "project_l2"),
-          ("robustkeras.attacks.steps.L2Step.project", "robustkeras.attacks.steps.LinfStep.project"), projections_verdict),
+          ("robustkeras.attacks.steps.L2Step.project", "robustkeras.attacks.steps.LinfStep.project",
+           "tensorflow.clip_by_norm"), projections_verdict, uses="numpy"),
     Check("q02_pgd", 4, ("pgd_step", "pgd_attack"),
           (*ATTACK_LIBRARY, "robustkeras.attacks.steps.L2Step.step", "robustkeras.attacks.steps.L2Step.project",
            "robustkeras.attacks.steps.LinfStep.step", "robustkeras.attacks.steps.LinfStep.project",
-           "robustkeras.backend.value_and_input_grad"), pgd_verdict),
+           "robustkeras.backend.value_and_input_grad"), pgd_verdict,
+          uses="numpy; your `input_gradient`, `project_linf` and `project_l2`"),
 ]

@@ -82,10 +82,15 @@ def dlr_loss_verdict(outputs, seed):
                              "in decreasing order"), (1, robust, hint))
 
 
+STEP_RULES = ("robustkeras.attacks.L2Step",)   # the exercise tells students to use them
+
 CHECKS = [
     Check("q03_adversarial_batch", 3, ("adversarial_batch",),
-          ("robustkeras.attacks.pgd", "robustkeras.attacks.pgd.pgd_loop", "robustkeras.attacks.apgd"),
-          adversarial_batch_verdict),
-    Check("q03_train_step", 4, ("PGDTrainer",), ("robustkeras.training.AdversarialTrainer",), train_step_verdict),
-    Check("q03_dlr_loss", 2, ("dlr_loss",), ("robustkeras.attacks.losses.dlr",), dlr_loss_verdict),
+          ("robustkeras.attacks.pgd", "robustkeras.attacks.pgd.pgd_loop", "robustkeras.attacks.apgd",
+           "robustkeras.engine.ascend"), adversarial_batch_verdict, allowed=STEP_RULES,
+          uses="tf tensor ops and tf.GradientTape; keras.losses; the step rules `robustkeras.attacks.L2Step`"),
+    Check("q03_train_step", 4, ("PGDTrainer",), ("robustkeras.training.AdversarialTrainer",), train_step_verdict,
+          allowed=STEP_RULES, uses="keras.Model, tf.GradientTape; your `adversarial_batch`"),
+    Check("q03_dlr_loss", 2, ("dlr_loss",), ("robustkeras.attacks.losses.dlr",), dlr_loss_verdict,
+          uses="keras.ops or tf tensor ops (it must run inside tf.function)"),
 ]

@@ -65,9 +65,10 @@ def towards_class_verdict(outputs, seed):
 
 CHECKS = [
     Check("q04_class_gradient", 2, ("class_gradient",), ("robustkeras.backend.value_and_input_grad",),
-          class_gradient_verdict),
-    Check("q04_to_display", 2, ("to_display",), (), to_display_verdict),
+          class_gradient_verdict, uses="tf tensor ops and tf.GradientTape"),
+    Check("q04_to_display", 2, ("to_display",), (), to_display_verdict, uses="numpy"),
     Check("q04_towards_class", 3, ("towards_class",),
-          ("robustkeras.attacks.pgd", "robustkeras.attacks.pgd.pgd_loop", "robustkeras.attacks.apgd"),
-          towards_class_verdict),
+          ("robustkeras.attacks.pgd", "robustkeras.attacks.pgd.pgd_loop", "robustkeras.attacks.apgd",
+           "robustkeras.engine.ascend"), towards_class_verdict, allowed=("robustkeras.attacks.L2Step",),
+          uses="tf tensor ops and tf.GradientTape; keras.losses; the step rules `robustkeras.attacks.L2Step`"),
 ]
