@@ -193,6 +193,18 @@ def resolve(dotted):
     return owner, parts[-1], path[-1]
 
 
+def installed(dotted):
+    """Whether the package a dotted name starts with is installed (`jax` and `scipy` are optional:
+    an answer cannot reach a package that is not there)."""
+    import importlib.util
+
+    root = str(dotted).split(".")[0]
+    try:
+        return root in sys.modules or importlib.util.find_spec(root) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _path(dotted):
     """The objects a dotted name walks through, as far as they exist. Where `pkg.mod` is both a
     function `pkg` re-exports and a submodule, the submodule is taken when the name goes on."""
@@ -276,7 +288,7 @@ def patch_forbidden(forbidden, *, undoable=True):
         LookupError: if a name does not exist.
     """
     targets = [(name, *resolve(name)) for name in forbidden   # all found before any is patched
-               if str(name).split(".")[0] in RUNTIME_ROOTS]
+               if str(name).split(".")[0] in RUNTIME_ROOTS and installed(name)]
     # another library's class (`keras.losses.SparseCategoricalCrossentropy`) is what the framework
     # builds itself, and another exercise may need it: the AST check alone refuses it
     targets = [t for t in targets if t[0].split(".")[0] in SCAN_ROOTS or not inspect.isclass(t[3])]
@@ -471,6 +483,7 @@ class _Reach:
 
     def __init__(self, forbidden, allowed=None):
         self.targets = []  # (name, owner, object)
+        forbidden = [name for name in forbidden if installed(name)]
         for name in forbidden:
             owner, _, obj = resolve(name)
             self.targets.append((name, owner, obj))
