@@ -110,7 +110,7 @@ def test_library_escapes_of_issue_29_are_refused_as_own_work(name):
     assert any("does not allow" in m or "reference implementation" in m for m in found)
 
 
-SAMPLE = ("q02_pgd__one_fgm_step", "q03_adversarial_batch__engine_ascend", "q00_to_unit_range__min_max")
+SAMPLE = ("q02_pgd__one_fgm_step", "q03_train_step__no_train_step", "q00_to_unit_range__min_max")
 
 
 @pytest.mark.skipif(not __import__("course.sandbox", fromlist=["available"]).available()[0],
