@@ -136,9 +136,11 @@ def test_a_sample_through_the_sandboxed_grader(tmp_path):
     with open(tmp_path / "grades.csv") as f:
         rows = list(csv.DictReader(f))
     for answer in picked:
-        points = {r["exercise"]: float(r["points"]) for r in rows if r["student"] == answer.name}
+        mine = [r for r in rows if r["student"] == answer.name]
+        points = {r["exercise"]: float(r["points"]) for r in mine}
         checks = {c.question: c for c in stage_checks(answer.stage)}
-        assert points[answer.question] <= answer.max_fraction * checks[answer.question].points + 1e-6, rows
+        assert set(points) == set(checks), (mine, proc.stdout[-2000:])
+        assert points[answer.question] <= answer.max_fraction * checks[answer.question].points + 1e-6, mine
         for question, check in checks.items():
             if question != answer.question:
                 assert points[question] == pytest.approx(check.points), (answer.name, question, rows)

@@ -32,6 +32,7 @@ import linecache
 import os
 import pkgutil
 import sys
+import threading
 from pathlib import Path
 
 __all__ = ["ReferenceUsed", "load_definitions", "own_work_violations", "definition_statements",
@@ -48,6 +49,18 @@ RUNTIME_ROOTS = ("robustkeras", "keras", "scipy")
 LIBRARY = "robustkeras"   # the package whose every function and class is refused unless allowed
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _UNDO = []  # (owner, attribute, had_it, old value), in patch order
+
+
+# CPython 3.11 keeps the AST constructor's recursion depth per interpreter, not per thread: two
+# threads parsing at once (the grader's `--jobs`) can fail with "SystemError: AST constructor
+# recursion depth mismatch". Every parse of the grader's process goes through `parse`.
+AST_LOCK = threading.RLock()
+
+
+def parse(source):
+    """`ast.parse(source)`, one thread at a time (see `AST_LOCK`)."""
+    with AST_LOCK:
+        return ast.parse(source)
 
 
 class ReferenceUsed(AssertionError):
@@ -112,7 +125,7 @@ def definition_statements(source_or_path):
     for src in code_cells(source_or_path):
         lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
         try:
-            tree = ast.parse("\n".join(lines))
+            tree = parse("\n".join(lines))
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             continue
         for node in tree.body:

@@ -39,6 +39,12 @@ _HELPER = (f"class {_ERROR}(AssertionError):\n"
            "    return f'reference implementation used: `{name}` is the library\\'s answer; write it yourself'\n")
 
 
+def _parse(source):
+    from course.checks.notebook import parse
+
+    return parse(source)
+
+
 def stub_targets(forbidden):
     """Where each forbidden `robustkeras` name is defined: `{module name: {qualname: dotted name}}`.
 
@@ -103,7 +109,7 @@ def stubbed_copy(forbidden, dest, allowed=None):
 
 
 def _rewrite(source, qualnames, module):
-    tree = ast.parse(source)
+    tree = _parse(source)
     for qualname, name in qualnames.items():
         parts = qualname.split(".")
         body = tree.body
@@ -125,12 +131,12 @@ def _rewrite(source, qualnames, module):
             (isinstance(tree.body[at], ast.ImportFrom) and tree.body[at].module == "__future__")
             or (at == 0 and isinstance(tree.body[at], ast.Expr) and isinstance(tree.body[at].value, ast.Constant))):
         at += 1
-    tree.body[at:at] = ast.parse(_HELPER).body
+    tree.body[at:at] = _parse(_HELPER).body
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
 def _raise(name):
-    return ast.parse(f"raise {_ERROR}(_rk_message({name!r}))").body[0]
+    return _parse(f"raise {_ERROR}(_rk_message({name!r}))").body[0]
 
 
 def _stub_node(node, name):
@@ -145,7 +151,7 @@ def _stub_node(node, name):
 
 
 def _stub_function(attribute, name):
-    return ast.parse(f"def {attribute}(*args, **kwargs):\n    raise {_ERROR}(_rk_message({name!r}))").body[0]
+    return _parse(f"def {attribute}(*args, **kwargs):\n    raise {_ERROR}(_rk_message({name!r}))").body[0]
 
 
 # --------------------------------------------------------------------------- the allow-list's closure
@@ -168,7 +174,7 @@ def _modules():
 
 def _definitions(path):
     """Top-level `def` and `class` nodes of a module's source, by name."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _parse(path.read_text(encoding="utf-8"))
     return {node.name: node for node in tree.body
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}, tree
 
