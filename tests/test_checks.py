@@ -314,6 +314,23 @@ def test_own_work_catches_an_inherited_method():
     assert own_work_violations(source, ("Rule",), ("robustkeras.attacks.steps.L2Step.project",))
 
 
+def test_own_work_allow_list_refuses_every_other_library_function():
+    """Issue 29: the allow-list, not a deny-list: private helpers of other modules are refused too,
+    the allowed step rules (and their methods) are not, and constants and modules are not functions."""
+    source = ("from robustkeras.attacks import fab, steps, L2Step\nfrom robustkeras import data\n"
+              "def dist(a, b):\n    return fab._distance(a, b, 'l2')\n"
+              "def rule(x, g, x0):\n    r = L2Step(0.5, 0.1)\n    return r.project(steps.L2Step.step(r, x, g), x0)\n"
+              "def norm(t):\n    return steps.l2_norm(t)\n"
+              "def names():\n    return data.CLASSES\n")
+    found = own_work_violations(source, ("dist",), (), allowed=())
+    assert len(found) == 1 and "robustkeras.attacks.fab._distance" in found[0] and "does not allow" in found[0]
+    allowed = ("robustkeras.attacks.L2Step",)
+    assert own_work_violations(source, ("rule", "names"), (), allowed=allowed) == []
+    assert own_work_violations(source, ("rule",), (), allowed=()) != []
+    assert "l2_norm" in " ".join(own_work_violations(source, ("norm",), (), allowed=allowed))
+    assert own_work_violations(source, ("dist", "norm"), ()) == []      # no allow-list: the old deny-list
+
+
 def test_own_work_allows_own_code_and_other_library_names():
     source = ("import numpy as np\nfrom robustkeras.attacks import pgd\n"
               "def pgd(m, x, y):\n    return x\n"                        # shadows the import

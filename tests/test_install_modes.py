@@ -90,8 +90,11 @@ def _check(points):
         assert points[question][0] > 0, points                # the notebook itself was graded
 
 
+@pytest.mark.slow
 def test_editable_install_is_not_readable_in_the_sandbox(tmp_path):
-    """The development setup: this interpreter, the package installed editable (or on PYTHONPATH)."""
+    """The development setup: this interpreter, the package installed editable (or on PYTHONPATH).
+    Slow (a grading run, about a minute on a loaded machine): the repository is never bound, and
+    tests/test_grading.py's hostile batch reads for it in the default run."""
     _check(_grade_with(sys.executable, tmp_path))
 
 
