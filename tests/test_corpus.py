@@ -113,11 +113,13 @@ def test_library_escapes_of_issue_29_are_refused_as_own_work(name):
 SAMPLE = ("q02_pgd__one_fgm_step", "q03_train_step__no_train_step", "q00_to_unit_range__min_max")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not __import__("course.sandbox", fromlist=["available"]).available()[0],
                     reason="no bubblewrap sandbox here")
 def test_a_sample_through_the_sandboxed_grader(tmp_path):
     """Three corpus answers as students' notebooks, graded by course/grade.py (sandboxed): the same
-    caps hold, and the other questions of each notebook (the master's answers) keep full marks."""
+    caps hold, and the other questions of each notebook (the master's answers, stage 03's using the
+    allowed step rules from the stubbed copy) keep full marks. Slow: about a minute (2 jobs)."""
     import csv
 
     import nbformat
