@@ -107,7 +107,7 @@ def test_library_escapes_of_issue_29_are_refused_as_own_work(name):
     check = next(c for c in stage_checks(answer.stage) if c.question == answer.question)
     found = own_work_violations(_source(answer), check.names, check.forbidden, allowed=check.allowed)
     assert found and all("write it yourself" in m for m in found), found
-    assert any("does not allow" in m or "reference implementation" in m for m in found)
+    assert any("does not allow" in m or "reference implementation" in m or "for you" in m for m in found)
 
 
 SAMPLE = ("q02_pgd__one_fgm_step", "q03_train_step__no_train_step", "q00_to_unit_range__min_max")

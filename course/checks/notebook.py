@@ -582,8 +582,11 @@ def own_work_violations(source, names, forbidden, *, allowed=None, statements=No
                 allowed_text = ", ".join(f"`{a}`" for a in allowed) if allowed else "no function of robustkeras"
                 messages.append(f"`{answer}` uses `{hit[len(NOT_ALLOWED):]}` through {via}, which this exercise "
                                 f"does not allow (allowed from the library: {allowed_text}): write it yourself.")
-            else:
+            elif hit.split(".")[0] == LIBRARY:
                 messages.append(f"`{answer}` reaches `{hit}` (the library's reference implementation) through "
+                                f"{via}: write it yourself.")
+            else:
+                messages.append(f"`{answer}` reaches `{hit}` (it computes this exercise's answer for you) through "
                                 f"{via}: write it yourself.")
     return messages
 
