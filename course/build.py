@@ -223,24 +223,34 @@ def master_notebook(master):
     return nb
 
 
-def own_work_note(forbidden):
-    """The sentence a student reads beside an exercise whose answer must be their own code."""
-    names = ", ".join(f"`{name.removeprefix('robustkeras.')}`" for name in forbidden)
-    return (f"*Your own work:* while this exercise is graded, the library's {names} "
-            f"{'is' if len(forbidden) == 1 else 'are'} switched off, and an answer that reaches "
-            f"{'it' if len(forbidden) == 1 else 'them'} (directly or not) scores zero here. "
-            f"Everything else in `robustkeras` is yours to use.")
+def own_work_note(check):
+    """The sentence a student reads beside an autograded exercise: what the answer may use.
+
+    Generated from the exercise's `Check` (`uses`, `allowed`, `forbidden`: the allow-list the
+    grader enforces), so the notebook and the grader say the same thing.
+    """
+    allowed = ", ".join(f"`{name}`" for name in check.allowed)
+    direct = list(dict.fromkeys(name.replace("tensorflow.", "tf.") for name in check.forbidden
+                                if not name.startswith("robustkeras.")))
+    text = (f"*Your own work:* this answer may use {check.uses}"
+            + (f" (from the library: {allowed} only)" if allowed and "robustkeras" not in check.uses else "")
+            + f", and the functions you wrote above. Every {'other ' if allowed else ''}function of `robustkeras` "
+            "is switched off while it is graded, and an answer that reaches one (directly or not) scores zero here")
+    if direct:
+        text += "; so does one that calls " + ", ".join(f"`{name}`" for name in direct[:6]) + \
+            (" or a similar function that computes the answer for you" if len(direct) > 6 else "")
+    return text + "."
 
 
 def add_own_work_notes(nb, stem):
-    """After each autograded question's first prompt cell, say which library names it forbids.
+    """After each autograded question's first prompt cell, say what its answer may use.
 
-    The names come from the question's check in `course/checks` (one list, as data), so a
+    The note comes from the question's check in `course/checks` (its allow-list, as data), so a
     library rename updates the checks and the notebooks together.
     """
     from course.checks import stage_checks
 
-    forbidden = {check.question: check.forbidden for check in stage_checks(stem) if check.forbidden}
+    checks = {check.question: check for check in stage_checks(stem)}
     question, cells = None, []
     for cell in nb.cells:
         cells.append(cell)
@@ -248,8 +258,8 @@ def add_own_work_notes(nb, stem):
             match = QUESTION_NAME.search(cell.source)
             question = match.group(1) if match else None
         elif question and cell.cell_type == "markdown":
-            if question in forbidden:
-                cells.append(nbformat.v4.new_markdown_cell(own_work_note(forbidden[question])))
+            if question in checks:
+                cells.append(nbformat.v4.new_markdown_cell(own_work_note(checks[question])))
             question = None
     nb.cells = cells
 

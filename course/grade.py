@@ -80,9 +80,10 @@ _LIBRARIES, _LIBRARY_LOCK = {}, threading.Lock()  # stage -> folder holding its 
 
 def library_copy(stage):
     """The folder holding `robustkeras` as the sandbox of `stage` imports it: a copy whose forbidden
-    names (over all the stage's checks) are stubs (`course.checks.stubbed`). Built once per stage
+    names (over all the stage's checks), and every definition its allow-list does not need, are
+    stubs (`course.checks.stubbed`). Built once per stage
     and grading run, in a temporary folder removed at exit."""
-    from course.checks import stage_checks
+    from course.checks import stage_allowed, stage_checks
     from course.checks.stubbed import stubbed_copy
 
     with _LIBRARY_LOCK:
@@ -90,7 +91,8 @@ def library_copy(stage):
             folder = tempfile.mkdtemp(prefix=f"grade-lib-{stage}-")
             atexit.register(shutil.rmtree, folder, True)
             os.chmod(folder, 0o755)
-            stubbed_copy(sorted({n for c in stage_checks(stage) for n in c.forbidden}), folder)
+            stubbed_copy(sorted({n for c in stage_checks(stage) for n in c.forbidden}), folder,
+                         allowed=stage_allowed(stage))
             _LIBRARIES[stage] = folder
         return _LIBRARIES[stage]
 
@@ -398,6 +400,7 @@ def grade_notebook(student, stage, path, seed, args, slot, submission=None):
             continue
         try:
             violations[check.question] = own_work_violations(submission.source, check.names, check.forbidden,
+                                                             allowed=check.allowed,
                                                              statements=submission.statements)
         except Exception as err:  # a notebook the reader cannot follow is not graded as own work
             violations[check.question] = [f"the answer could not be read ({type(err).__name__})"]
@@ -495,6 +498,10 @@ def main(argv=None):
         if len(paths) > 1:
             print(f"warning: {shown(student)} has {len(paths)} notebooks of {stage} ({', '.join(paths)}): each is "
                   "graded, see the notebook column of grades.csv", file=sys.stderr, flush=True)
+    from course.checks import stage_checks
+    for stage in sorted({item.stage for item in found if item.stage and not item.refused}):
+        stage_checks(stage)  # imports TensorFlow now: its start-up lines come before the progress lines
+        library_copy(stage)  # parses the package here: CPython 3.11's AST is not safe across threads
     print(f"grading {len(found)} notebook(s) with seed {args.seed} ({args.jobs} at a time"
           f"{', shard %d/%d' % args.shard if args.shard else ''}"
           f"{', UNSANDBOXED (--trusted)' if args.trusted else ''})", flush=True)

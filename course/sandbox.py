@@ -14,7 +14,11 @@ What the sandboxed command gets (`command()` builds the `bwrap` line, `run()` ru
   give it mounts of its own: an unbounded tmpfs outside the memory watchdog's sight).
 * A read-only view of the system (`/usr` and the library folders), the Python installation,
   the virtual environment (at `/opt/venv`), and the folders the caller binds (`ro_binds`), and
-  nothing else of the host: no home, no repository, no other submission, no host `/proc`.
+  nothing else of the host: no home (no user site-packages), no repository, no other
+  submission, no host `/proc`. Installed copies of the `HIDDEN` packages (the course's library:
+  the grader binds its own stubbed copy) are masked wherever the bound folders hold them:
+  a package folder (its `.pyc` caches included) under an empty read-only tmpfs, its
+  `.dist-info`, `.egg-link`, `.pth` and editable finder under `/dev/null`.
 * Size-capped private tmpfs for `$HOME`, `/tmp` and `/dev/shm`; limits on processes (threads
   count too), file size, CPU seconds and core dumps.
 * From outside (`run`): a wall-clock limit and a memory limit; output read through pipes, capped.
@@ -43,6 +47,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+HIDDEN = ("robustkeras",)    # installed anywhere the sandbox can see, these packages are masked
 UID_BASE = 1_000_000          # root mode: sandbox uids are UID_BASE + (grader pid % 100000) * 100 + slot
 HOME = "/home/student"
 VENV = "/opt/venv"
@@ -161,6 +166,9 @@ def command(cmd, *, slot, ro_binds=(), env=None, limits=Limits(), chdir=HOME):
                 made.add(parent)
                 args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", str(host), str(inside)]
+    for inside, is_dir in hidden_installs([*[(f"/{n}", f"/{n}") for n in _SYSTEM], *binds]):
+        args += ["--perms", "0555", "--size", "4096", "--tmpfs", inside] if is_dir else \
+            ["--ro-bind", "/dev/null", inside]
     args += ["--proc", "/proc", "--dev", "/dev"]
     for path, size in ((HOME, limits.home_mb), ("/tmp", limits.tmp_mb), ("/dev/shm", limits.shm_mb)):
         args += ["--size", str(size * 2**20), "--perms", "01777", "--tmpfs", path]
@@ -175,6 +183,52 @@ def command(cmd, *, slot, ro_binds=(), env=None, limits=Limits(), chdir=HOME):
     caps = ",".join(map(str, (nproc, limits.file_mb * 2**20, limits.cpu_s, 0, limits.files)))
     args += ["--", python_inside(), "-I", "-S", "-c", _LAUNCHER, str(sandbox_uid(slot)), caps, *cmd]
     return args, (seccomp,)
+
+
+def hidden_installs(binds, names=HIDDEN):
+    """`(path inside, is a folder)` of every installed copy of `names` that the binds would show.
+
+    Searched: each `site-packages` / `dist-packages` folder on this interpreter's `sys.path`
+    and its standard ones (`site.getsitepackages()`), and those of the bound prefixes
+    (`lib*/python*/`), as the sandbox sees them.
+
+    Args:
+        binds: `(host path, sandbox path)` pairs.
+        names: package names (a distribution's `name-version.dist-info` matches too).
+
+    Example:
+        >>> hidden_installs([(sys.prefix, VENV)])   # doctest: +SKIP
+        [('/opt/venv/lib/python3.11/site-packages/robustkeras', True), ...]
+    """
+    import glob
+    import site
+
+    folders = {Path(p) for p in sys.path if p.endswith(("site-packages", "dist-packages"))}
+    folders |= {Path(p) for p in site.getsitepackages()}
+    for host, _ in binds:
+        for pattern in ("lib*/python*/*-packages", "local/lib*/python*/*-packages", "lib/python3/dist-packages"):
+            folders |= {Path(p) for p in glob.glob(os.path.join(str(host), pattern))}
+    found = set()
+    for folder in folders:
+        real = folder.resolve()
+        inside = None
+        for host, where in binds:
+            host = Path(host).resolve()
+            if real == host or host in real.parents:
+                inside = Path(where) / real.relative_to(host)
+                break
+        if inside is None or not real.is_dir():
+            continue
+        try:
+            entries = list(real.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            low = entry.name.lower().replace("-", "_")
+            if any(low == n or low.startswith((f"{n}_", f"{n}.")) or
+                   (low.startswith("__editable__") and n in low) for n in names):
+                found.add((str(inside / entry.name), entry.is_dir() and not entry.is_symlink()))
+    return sorted(found)
 
 
 def python_inside():

@@ -49,7 +49,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Check", "stage_checks", "validate_outputs", "verdict_module", "probe_module",
+__all__ = ["Check", "stage_checks", "stage_allowed", "validate_outputs", "verdict_module", "probe_module",
            "MAX_KEYS", "MAX_KEY_LENGTH", "MAX_ELEMENTS", "MAX_TOTAL_BYTES"]
 
 MAX_KEYS = 64                      # arrays per question
@@ -75,6 +75,19 @@ class Check:
             (`tests/test_checks.py` proves every name resolves).
         verdict: `verdict(outputs, seed) -> (fraction in [0, 1], message)`, run in the
             grader's process on the probe's validated outputs.
+        allowed: the allow-list: the `robustkeras` functions and classes the answer may use
+            (a class allows its methods), e.g. the step rules where the exercise says so.
+            Every other function or class of `robustkeras` is refused: the AST check flags an
+            answer that reaches one, and the sandbox's copy of the package stubs every
+            definition that the stage's allowed names do not need (`course.checks.stubbed`).
+        uses: what the answer may use besides its own notebook's functions, in words, for the
+            student notebook (`course/build.py` prints it beside the exercise), e.g.
+            `"numpy"` or `"tf tensor ops and tf.GradientTape; keras.losses"`.
+
+    `forbidden` names outside `robustkeras` are the other libraries' functions that compute the
+    exercise's answer directly (`tf.nn.softmax` for a softmax exercise): refused by the AST
+    check, and at run time patched where the framework does not call them itself
+    (`course.checks.notebook.RUNTIME_ROOTS`).
     """
 
     question: str
@@ -82,6 +95,8 @@ class Check:
     names: tuple[str, ...]
     forbidden: tuple[str, ...]
     verdict: Callable
+    allowed: tuple[str, ...] = ()
+    uses: str = "numpy"
 
     @property
     def probe(self) -> str:
@@ -128,6 +143,17 @@ def stage_checks(stage: str) -> list[Check]:
             raise ValueError(f"No checks for stage {stage!r} (expected module {name}).") from None
         raise
     return list(module.CHECKS)
+
+
+def stage_allowed(stage: str) -> tuple[str, ...]:
+    """Every `robustkeras` name some question of `stage` may use (what its sandbox keeps working).
+
+    Example:
+
+    >>> stage_allowed("00_setup_and_data")
+    ()
+    """
+    return tuple(sorted({name for check in stage_checks(stage) for name in check.allowed}))
 
 
 def validate_outputs(outputs) -> dict:

@@ -32,6 +32,7 @@ import linecache
 import os
 import pkgutil
 import sys
+import threading
 from pathlib import Path
 
 __all__ = ["ReferenceUsed", "load_definitions", "own_work_violations", "definition_statements",
@@ -41,8 +42,25 @@ __all__ = ["ReferenceUsed", "load_definitions", "own_work_violations", "definiti
 # (`keras.ops.softmax`) are patched at the named attribute only, so the framework's own
 # internals keep working.
 SCAN_ROOTS = ("robustkeras",)
+# Functions under these roots are patched at run time; TensorFlow's and JAX's own functions
+# (`tf.nn.softmax`) are what Keras itself calls, and other libraries' classes what it builds, so
+# those are refused by the AST check only.
+RUNTIME_ROOTS = ("robustkeras", "keras", "scipy")
+LIBRARY = "robustkeras"   # the package whose every function and class is refused unless allowed
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _UNDO = []  # (owner, attribute, had_it, old value), in patch order
+
+
+# CPython 3.11 keeps the AST constructor's recursion depth per interpreter, not per thread: two
+# threads parsing at once (the grader's `--jobs`) can fail with "SystemError: AST constructor
+# recursion depth mismatch". Every parse of the grader's process goes through `parse`.
+AST_LOCK = threading.RLock()
+
+
+def parse(source):
+    """`ast.parse(source)`, one thread at a time (see `AST_LOCK`)."""
+    with AST_LOCK:
+        return ast.parse(source)
 
 
 class ReferenceUsed(AssertionError):
@@ -107,7 +125,7 @@ def definition_statements(source_or_path):
     for src in code_cells(source_or_path):
         lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
         try:
-            tree = ast.parse("\n".join(lines))
+            tree = parse("\n".join(lines))
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             continue
         for node in tree.body:
@@ -186,6 +204,18 @@ def resolve(dotted):
         raise LookupError(f"{dotted!r} does not exist: nothing named {parts[len(path)]!r} in {where}")
     owner = path[-2] if len(path) > 1 else None
     return owner, parts[-1], path[-1]
+
+
+def installed(dotted):
+    """Whether the package a dotted name starts with is installed (`jax` and `scipy` are optional:
+    an answer cannot reach a package that is not there)."""
+    import importlib.util
+
+    root = str(dotted).split(".")[0]
+    try:
+        return root in sys.modules or importlib.util.find_spec(root) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _path(dotted):
@@ -270,7 +300,12 @@ def patch_forbidden(forbidden, *, undoable=True):
     Raises:
         LookupError: if a name does not exist.
     """
-    targets = [(name, *resolve(name)) for name in forbidden]   # all found before any is patched
+    targets = [(name, *resolve(name)) for name in forbidden   # all found before any is patched
+               if str(name).split(".")[0] in RUNTIME_ROOTS and installed(name)]
+    # another library's class (`keras.losses.SparseCategoricalCrossentropy`) is what the framework
+    # builds itself, and another exercise may need it: the AST check alone refuses it
+    targets = [t for t in targets if t[0].split(".")[0] in SCAN_ROOTS or not inspect.isclass(t[3])]
+    forbidden = [t[0] for t in targets]
     for root in {name.split(".")[0] for name in forbidden} & set(SCAN_ROOTS):
         _import_all(root)   # every re-export exists now, so it is patched (and restored) too
     for name, owner, attribute, obj in targets:
@@ -343,6 +378,21 @@ def load_definitions(source_or_path, *, forbidden=(), undoable=True):
 
 
 # --------------------------------------------------------------------------- own work (AST)
+NOT_ALLOWED = "not allowed: "
+
+
+def _library_definition(obj):
+    """Whether `obj` is a function or class defined in `robustkeras` (modules and constants are not)."""
+    try:
+        obj = inspect.unwrap(obj) if callable(obj) else obj
+    except ValueError:
+        return False
+    if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
+        return False
+    module = getattr(obj, "__module__", None) or ""
+    return module == LIBRARY or module.startswith(LIBRARY + ".")
+
+
 class _Def:
     """A notebook-level definition (`def`, `class`, `lambda` alias) and the bindings at its definition."""
 
@@ -441,24 +491,36 @@ def _local_names(func):
 
 
 class _Reach:
-    """Which forbidden objects a set of answers reaches."""
+    """Which forbidden objects a set of answers reaches; with an allow-list, which `robustkeras`
+    functions and classes outside it."""
 
-    def __init__(self, forbidden):
+    def __init__(self, forbidden, allowed=None):
         self.targets = []  # (name, owner, object)
+        forbidden = [name for name in forbidden if installed(name)]
         for name in forbidden:
             owner, _, obj = resolve(name)
             self.targets.append((name, owner, obj))
         self.roots = {name.split(".")[0] for name in forbidden}
+        self.allowed = None
+        if allowed is not None:
+            self.roots.add(LIBRARY)
+            self.allowed = [resolve(name)[2] for name in allowed]
         self._cache = {}
 
     def hits(self, dotted):
-        """Forbidden names that `dotted`, or an object on its way, is."""
+        """Forbidden names that `dotted`, or an object on its way, is; and `dotted` itself when it
+        is a library function or class that the allow-list does not hold."""
         if dotted.split(".")[0] not in self.roots:
             return []
         if dotted not in self._cache:
             self._cache[dotted] = _path(dotted)
         path = self._cache[dotted]
-        return [name for name, _, target in self.targets if any(obj is target for obj in path)]
+        found = [name for name, _, target in self.targets if any(obj is target for obj in path)]
+        if self.allowed is not None and dotted.split(".")[0] == LIBRARY and not found:
+            definitions = [obj for obj in path if _library_definition(obj)]
+            if definitions and not any(obj is allowed for obj in path for allowed in self.allowed):
+                found.append(NOT_ALLOWED + dotted)
+        return found
 
     def inherited(self, dotted):
         """Forbidden names a class named `dotted` is or inherits (a method of a base class)."""
@@ -471,7 +533,7 @@ class _Reach:
         return [name for name, owner, _ in self.targets if inspect.isclass(owner) and issubclass(obj, owner)]
 
 
-def own_work_violations(source, names, forbidden, *, statements=None):
+def own_work_violations(source, names, forbidden, *, allowed=None, statements=None):
     """Ways the answers `names` reach a forbidden library name, read from the source (AST).
 
     Followed: each answer's body, decorators, default arguments and annotations, the class
@@ -484,6 +546,9 @@ def own_work_violations(source, names, forbidden, *, statements=None):
         source: what `load_definitions` accepts (path, notebook JSON, Python source).
         names: the answer's notebook names, e.g. `("pgd",)`.
         forbidden: dotted library names, e.g. `("robustkeras.attacks.pgd",)`.
+        allowed: None (no allow-list), or the `robustkeras` names the answers may use
+            (`Check.allowed`): reaching any other function or class of `robustkeras` is a
+            violation too.
         statements: `definition_statements(source)` when already parsed (the grader parses a
             notebook once for all its questions).
 
@@ -496,9 +561,9 @@ def own_work_violations(source, names, forbidden, *, statements=None):
     >>> own_work_violations(src, ("fgsm",), ("robustkeras.attacks.fgsm",))[0][:40]
     '`fgsm` reaches `robustkeras.attacks.fgsm'
     """
-    if not forbidden:
+    if not forbidden and allowed is None:
         return []
-    reach = _Reach(forbidden)
+    reach = _Reach(forbidden, allowed)
     final = _bindings(definition_statements(source) if statements is None else statements)
     messages = []
     for answer in names:
@@ -513,8 +578,16 @@ def own_work_violations(source, names, forbidden, *, statements=None):
             except (RecursionError, MemoryError):
                 found.setdefault("(unreadable)", "source too deeply nested to check")
         for hit, via in found.items():
-            messages.append(f"`{answer}` reaches `{hit}` (the library's reference implementation) through "
-                            f"{via}: write it yourself.")
+            if hit.startswith(NOT_ALLOWED):
+                allowed_text = ", ".join(f"`{a}`" for a in allowed) if allowed else "no function of robustkeras"
+                messages.append(f"`{answer}` uses `{hit[len(NOT_ALLOWED):]}` through {via}, which this exercise "
+                                f"does not allow (allowed from the library: {allowed_text}): write it yourself.")
+            elif hit.split(".")[0] == LIBRARY:
+                messages.append(f"`{answer}` reaches `{hit}` (the library's reference implementation) through "
+                                f"{via}: write it yourself.")
+            else:
+                messages.append(f"`{answer}` reaches `{hit}` (it computes this exercise's answer for you) through "
+                                f"{via}: write it yourself.")
     return messages
 
 

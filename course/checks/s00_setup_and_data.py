@@ -10,11 +10,14 @@ from course.checks.probes.s00_setup_and_data import (
 
 @judged
 def to_unit_range_verdict(outputs, seed):
-    images = q00_to_unit_range_inputs(seed)["images"]
-    out = need(outputs, "out", images.shape, "to_unit_range(images)")
-    ensure(out.dtype == np.float32, f"expected float32 output, received {out.dtype}: divide a float32 copy by 255")
-    ensure(close(out, images.astype(np.float32) / 255.0, rtol=0, atol=1e-6),
-           "wrong values: 0 must map to 0.0, 255 to 1.0, and every value v to v / 255")
+    inp = q00_to_unit_range_inputs(seed)
+    for key in ("out", "dim"):
+        images = inp["images" if key == "out" else "dim"]
+        out = need(outputs, key, images.shape, "to_unit_range(images)")
+        ensure(out.dtype == np.float32, f"expected float32 output, received {out.dtype}: divide a float32 copy by 255")
+        ensure(close(out, images.astype(np.float32) / 255.0, rtol=0, atol=1e-6),
+               "wrong values: 0 must map to 0.0, 255 to 1.0, and every value v to v / 255 "
+               "(also for a batch without 0 or 255: not min-max scaling)")
 
 
 @judged
@@ -64,9 +67,11 @@ def distances_verdict(outputs, seed):
 
 
 CHECKS = [
-    Check("q00_to_unit_range", 2, ("to_unit_range",), ("robustkeras.data.to_float",), to_unit_range_verdict),
-    Check("q00_class_counts", 2, ("class_counts",), (), class_counts_verdict),
-    Check("q00_image_grid", 2, ("image_grid",), (), image_grid_verdict),
+    Check("q00_to_unit_range", 2, ("to_unit_range",), ("robustkeras.data.to_float",), to_unit_range_verdict,
+          uses="numpy"),
+    Check("q00_class_counts", 2, ("class_counts",), (), class_counts_verdict, uses="numpy"),
+    Check("q00_image_grid", 2, ("image_grid",), ("robustkeras.plotting.image_grid",), image_grid_verdict,
+          uses="numpy"),
     Check("q00_distances", 3, ("l2_distance", "linf_distance"), ("robustkeras.attacks.steps.l2_norm",),
-          distances_verdict),
+          distances_verdict, uses="numpy"),
 ]

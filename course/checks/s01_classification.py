@@ -72,12 +72,31 @@ def accuracy_verdict(outputs, seed):
            "and divide by the number of images")
 
 
+# other libraries' functions that compute these answers directly (refused by the AST check; the
+# `keras` functions at run time too)
+SOFTMAX = ("keras.ops.softmax", "keras.activations.softmax", "keras.ops.log_softmax", "keras.activations.log_softmax",
+           "tensorflow.nn.softmax", "tensorflow.math.softmax", "tensorflow.nn.log_softmax",
+           "tensorflow.math.log_softmax", "scipy.special.softmax", "scipy.special.log_softmax", "jax.nn.softmax",
+           "jax.nn.log_softmax", "keras.layers.Softmax")
+CROSS_ENTROPY = ("robustkeras.attacks.losses.cross_entropy", "keras.ops.sparse_categorical_crossentropy",
+                 "keras.losses.sparse_categorical_crossentropy", "keras.losses.SparseCategoricalCrossentropy",
+                 "keras.ops.categorical_crossentropy", "keras.losses.categorical_crossentropy",
+                 "keras.losses.CategoricalCrossentropy", "keras.ops.logsumexp",
+                 "tensorflow.nn.sparse_softmax_cross_entropy_with_logits",
+                 "tensorflow.nn.softmax_cross_entropy_with_logits", "tensorflow.math.reduce_logsumexp",
+                 "scipy.special.logsumexp", "jax.nn.logsumexp", "keras.ops.log_softmax", "tensorflow.nn.log_softmax",
+                 "scipy.special.log_softmax", "jax.nn.log_softmax")
+ACCURACY = ("robustkeras.evaluate.clean_accuracy", "robustkeras.evaluate.predict_logits",
+            "keras.metrics.sparse_categorical_accuracy", "keras.metrics.SparseCategoricalAccuracy",
+            "keras.metrics.Accuracy")
+
 CHECKS = [
-    Check("q01_softmax", 2, ("softmax",), ("keras.ops.softmax", "keras.activations.softmax"), softmax_verdict),
-    Check("q01_cross_entropy", 2, ("cross_entropy",),
-          ("robustkeras.attacks.losses.cross_entropy", "keras.ops.sparse_categorical_crossentropy",
-           "keras.losses.sparse_categorical_crossentropy"), cross_entropy_verdict),
-    Check("q01_train_classifier", 2, ("train_classifier",), (), train_classifier_verdict),
-    Check("q01_accuracy", 2, ("accuracy",),
-          ("robustkeras.evaluate.clean_accuracy", "robustkeras.evaluate.predict_logits"), accuracy_verdict),
+    Check("q01_softmax", 2, ("softmax",), SOFTMAX, softmax_verdict,
+          uses="numpy (or keras.ops / tf arithmetic: exp, max, sum)"),
+    Check("q01_cross_entropy", 2, ("cross_entropy",), CROSS_ENTROPY, cross_entropy_verdict,
+          uses="numpy (or keras.ops / tf arithmetic: exp, log, max, sum)"),
+    Check("q01_train_classifier", 2, ("train_classifier",), (), train_classifier_verdict,
+          uses="Keras (keras.optimizers, keras.losses, compile and fit)"),
+    Check("q01_accuracy", 2, ("accuracy",), ACCURACY, accuracy_verdict,
+          uses="numpy; calling the model on a batch"),
 ]

@@ -7,7 +7,7 @@ from course.checks import _reference as ref
 from course.checks._judge import Wrong, close, ensure, judged, need, parts
 from course.checks.probes.s02_adversarial_examples import (
     linear_model, q02_fgsm_inputs, q02_fgsm_model, q02_input_gradient_inputs, q02_input_gradient_model,
-    q02_pgd_inputs, q02_pgd_model, q02_projections_inputs)
+    SMALL_STEP, q02_pgd_inputs, q02_pgd_model, q02_projections_inputs)
 
 ATTACK_LIBRARY = ("robustkeras.attacks.pgd", "robustkeras.attacks.pgd_loop", "robustkeras.attacks.apgd",
                   "robustkeras.attacks.fgsm")
@@ -87,11 +87,12 @@ def _step_ok(outputs, inp, norm):
             "pgd_step, l2: x + step_size * grad / (||grad||_2 + 1e-12), the norm per image")
 
 
-def _attack_ok(outputs, inp, norm, model):
-    key = f"adv_{norm}"
+def _attack_ok(outputs, inp, norm, model, small=False):
+    key = f"{'small' if small else 'adv'}_{norm}"
     if key not in outputs:
         return False, "pgd_attack raised an error or returned nothing usable"
     x, y, eps = inp["x"], inp["y"], inp[f"eps_{norm}"]
+    step_size = eps * SMALL_STEP if small else eps / 4
     adv = np.asarray(outputs[key], np.float64)
     if adv.shape != x.shape:
         return False, f"pgd_attack: expected the images' shape, received {adv.shape}"
@@ -101,11 +102,27 @@ def _attack_ok(outputs, inp, norm, model):
     size = np.sqrt((d ** 2).sum(1)) if norm == "l2" else np.abs(d).max(1)
     if np.any(size > eps + 1e-4):
         return False, f"pgd_attack, {norm}: the result left the eps-ball; project after every step"
+    if small and np.any(size > inp["steps"] * step_size + 1e-4):
+        return False, (f"pgd_attack, {norm}: with steps * step_size < eps the result moved further than "
+                       "steps * step_size: take `steps` steps of `step_size` (not one step of eps)")
+    if small and norm == "linf":
+        # signed steps: away from 0 and 1, every pixel moved by a whole number of step sizes
+        free = (adv > 1e-6) & (adv < 1 - 1e-6)
+        k = np.abs(adv - x)[free] / step_size
+        if np.mean(np.abs(k - np.round(k)) < 1e-2) < 0.99:
+            return False, (f"pgd_attack, {norm}: pixels moved by amounts that are not whole steps: "
+                           "each step moves every pixel by step_size * sign(gradient)")
     clean, mine = ref.ce(model, x, y), ref.ce(model, adv, y)
-    best = ref.ce(model, ref.pgd(model, x, y, norm=norm, eps=eps, step_size=eps / 4, steps=inp["steps"]), y)
-    if np.any(mine < clean - 1e-5) or mine.mean() < 0.95 * best.mean():
+    reference = ref.pgd(model, x, y, norm=norm, eps=eps, step_size=step_size, steps=inp["steps"])
+    best = ref.ce(model, reference, y)
+    if small and norm == "l2" and not close(adv, reference, atol=1e-3):
+        # normalised steps do not depend on the loss's scale: the same algorithm gives the same images
+        return False, (f"pgd_attack, {norm}: with small steps the result differs from PGD's (gradients of the "
+                       "cross-entropy with the model in inference mode, `steps` steps of `step_size`)")
+    if np.any(mine < clean - 1e-5) or mine.mean() < 0.95 * best.mean() - 1e-6:
         return False, (f"pgd_attack, {norm}: weaker than PGD with the same settings "
-                       "(steps times: gradient, step of `norm`, projection onto the ball around the clean x)")
+                       "(steps times: gradient in inference mode, step of `norm`, projection onto the ball "
+                       "around the clean x)")
     return True, ""
 
 
@@ -114,7 +131,7 @@ def pgd_verdict(outputs, seed):
     inp = q02_pgd_inputs(seed)
     step = [_step_ok(outputs, inp, norm) for norm in ("linf", "l2")]
     model = q02_pgd_model(inp)
-    attack = [_attack_ok(outputs, inp, norm, model) for norm in ("l2", "linf")]
+    attack = [_attack_ok(outputs, inp, norm, model, small) for small in (False, True) for norm in ("l2", "linf")]
     # the master's tests: the step rules (1 of 3 tests), the attack (2 of 3)
     return parts((1, all(ok for ok, _ in step), "; ".join(h for ok, h in step if not ok)),
                  (2, all(ok for ok, _ in attack), "; ".join(h for ok, h in attack if not ok)))
@@ -122,13 +139,16 @@ def pgd_verdict(outputs, seed):
 
 CHECKS = [
     Check("q02_input_gradient", 3, ("input_gradient",), ("robustkeras.backend.value_and_input_grad",),
-          input_gradient_verdict),
+          input_gradient_verdict, uses="tf tensor ops and tf.GradientTape; keras.losses (the cross-entropy)"),
     Check("q02_fgsm", 2, ("fgsm",), ("robustkeras.attacks.fgsm", *ATTACK_LIBRARY[:3],
-                                     "robustkeras.backend.value_and_input_grad"), fgsm_verdict),
+                                     "robustkeras.backend.value_and_input_grad"), fgsm_verdict,
+          uses="numpy; your `input_gradient`"),
     Check("q02_projections", 3, ("project_linf", "project_l2"),
-          ("robustkeras.attacks.steps.L2Step.project", "robustkeras.attacks.steps.LinfStep.project"), projections_verdict),
+          ("robustkeras.attacks.steps.L2Step.project", "robustkeras.attacks.steps.LinfStep.project",
+           "tensorflow.clip_by_norm"), projections_verdict, uses="numpy"),
     Check("q02_pgd", 4, ("pgd_step", "pgd_attack"),
           (*ATTACK_LIBRARY, "robustkeras.attacks.steps.L2Step.step", "robustkeras.attacks.steps.L2Step.project",
            "robustkeras.attacks.steps.LinfStep.step", "robustkeras.attacks.steps.LinfStep.project",
-           "robustkeras.backend.value_and_input_grad"), pgd_verdict),
+           "robustkeras.backend.value_and_input_grad"), pgd_verdict,
+          uses="numpy; your `input_gradient`, `project_linf` and `project_l2`"),
 ]

@@ -38,11 +38,12 @@ def train_step_verdict(outputs, seed):
     inp = q03_train_step_inputs(seed)
     model = q03_train_step_model(inp)
     before = [np.asarray(w) for w in model.get_weights()]
+    trainable = [w.trainable for w in model.weights]   # batch norm's moving statistics move without an update
     ref.adversarial_training(model, inp["x"], inp["y"], eps=inp["eps"], steps=inp["steps"], lr=inp["lr"],
                              batch_size=inp["batch_size"], epochs=inp["epochs"])
     want = model.get_weights()
     mine = [need(outputs, f"w{i}", w.shape, "the classifier's weights") for i, w in enumerate(want)]
-    changed = any(not np.allclose(a, b) for a, b in zip(mine, before))
+    changed = any(not np.allclose(a, b) for a, b, t in zip(mine, before, trainable) if t)
     ok = all(close(a, b, atol=1e-4) for a, b in zip(mine, want))
     trivial = False  # no training, or Keras's own (standard) training: the metrics part is not earned either
     if ok:
@@ -82,10 +83,15 @@ def dlr_loss_verdict(outputs, seed):
                              "in decreasing order"), (1, robust, hint))
 
 
+STEP_RULES = ("robustkeras.attacks.L2Step",)   # the exercise tells students to use them
+
 CHECKS = [
     Check("q03_adversarial_batch", 3, ("adversarial_batch",),
-          ("robustkeras.attacks.pgd", "robustkeras.attacks.pgd.pgd_loop", "robustkeras.attacks.apgd"),
-          adversarial_batch_verdict),
-    Check("q03_train_step", 4, ("PGDTrainer",), ("robustkeras.training.AdversarialTrainer",), train_step_verdict),
-    Check("q03_dlr_loss", 2, ("dlr_loss",), ("robustkeras.attacks.losses.dlr",), dlr_loss_verdict),
+          ("robustkeras.attacks.pgd", "robustkeras.attacks.pgd.pgd_loop", "robustkeras.attacks.apgd",
+           "robustkeras.engine.ascend"), adversarial_batch_verdict, allowed=STEP_RULES,
+          uses="tf tensor ops and tf.GradientTape; keras.losses; the step rules `robustkeras.attacks.L2Step`"),
+    Check("q03_train_step", 4, ("PGDTrainer",), ("robustkeras.training.AdversarialTrainer",), train_step_verdict,
+          allowed=STEP_RULES, uses="keras.Model, tf.GradientTape; your `adversarial_batch`"),
+    Check("q03_dlr_loss", 2, ("dlr_loss",), ("robustkeras.attacks.losses.dlr",), dlr_loss_verdict,
+          uses="keras.ops or tf tensor ops (it must run inside tf.function)"),
 ]

@@ -57,17 +57,23 @@ def towards_class_verdict(outputs, seed):
     mine, clean = ref.log_prob(model, out, t), ref.log_prob(model, x, t)
     ensure(np.all(mine > clean), "the target's probability must rise for every image: step *up* log p(target | x) "
                                  "(minus the cross-entropy of the targets)")
-    best = ref.log_prob(model, ref.pgd(model, x, t, norm="l2", eps=eps, step_size=2.5 * eps / inp["steps"],
-                                       steps=inp["steps"], targeted=True), t)
+    best_images = ref.pgd(model, x, t, norm="l2", eps=eps, step_size=2.5 * eps / inp["steps"], steps=inp["steps"],
+                          targeted=True)
+    best = ref.log_prob(model, best_images, t)
     ensure(mine.mean() >= best.mean() - 0.05 * abs(best.mean()),
            "weaker than targeted L2 PGD from the clean images with step 2.5 * eps / steps")
+    # normalised L2 steps do not depend on the loss's scale: the same algorithm gives the same images
+    ensure(close(out, best_images, atol=2e-3),
+           "differs from targeted L2 PGD: `steps` steps of 2.5 * eps / steps up log p(target | x), each "
+           "projected onto the ball around the clean x (not one step of eps)")
 
 
 CHECKS = [
     Check("q04_class_gradient", 2, ("class_gradient",), ("robustkeras.backend.value_and_input_grad",),
-          class_gradient_verdict),
-    Check("q04_to_display", 2, ("to_display",), (), to_display_verdict),
+          class_gradient_verdict, uses="tf tensor ops and tf.GradientTape"),
+    Check("q04_to_display", 2, ("to_display",), (), to_display_verdict, uses="numpy"),
     Check("q04_towards_class", 3, ("towards_class",),
-          ("robustkeras.attacks.pgd", "robustkeras.attacks.pgd.pgd_loop", "robustkeras.attacks.apgd"),
-          towards_class_verdict),
+          ("robustkeras.attacks.pgd", "robustkeras.attacks.pgd.pgd_loop", "robustkeras.attacks.apgd",
+           "robustkeras.engine.ascend"), towards_class_verdict, allowed=("robustkeras.attacks.L2Step",),
+          uses="tf tensor ops and tf.GradientTape; keras.losses; the step rules `robustkeras.attacks.L2Step`"),
 ]

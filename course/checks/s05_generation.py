@@ -46,6 +46,10 @@ def class_seeds_verdict(outputs, seed):
                  and abs(many.std(0).mean() / members.std(0).mean() - 1) < 0.15)
         stats_hint = ("seeds should have their class's per-pixel mean and standard deviation "
                       "(mean + std * standard normal noise, a diagonal Gaussian)")
+        if stats:   # new draws, not copies of the class's images (those have the statistics too)
+            nearest = np.abs(many[:, None].astype(np.float64) - members[None]).max(axis=(2, 3, 4)).min(axis=1)
+            stats = bool(np.mean(nearest < 1e-4) < 0.05)
+            stats_hint = "seeds must be new draws from the class's Gaussian, not copies of its images"
     # the determinism part counts only for seeds drawn from the class's images (seeded uniform
     # noise is deterministic too): the seed of a class whose images are all equal is that image
     from_data = close(first[1], constant, atol=1e-5)
@@ -58,6 +62,7 @@ def class_seeds_verdict(outputs, seed):
 CHECKS = [
     Check("q05_class_objective", 3, ("class_objective",),
           ("robustkeras.synthesis.terms.class_log_prob", "robustkeras.synthesis.generation.class_objective"),
-          class_objective_verdict),
-    Check("q05_class_seeds", 3, ("class_seeds",), ("robustkeras.synthesis.sample_seeds",), class_seeds_verdict),
+          class_objective_verdict, uses="keras.ops (it runs inside the compiled optimizer)"),
+    Check("q05_class_seeds", 3, ("class_seeds",), ("robustkeras.synthesis.sample_seeds",), class_seeds_verdict,
+          uses="numpy"),
 ]

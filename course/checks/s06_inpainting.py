@@ -68,9 +68,13 @@ SYNTHESIS_TERMS = ("robustkeras.synthesis.terms.squared_distance", "robustkeras.
 
 CHECKS = [
     Check("q06_center_mask", 2, ("center_mask",),
-          ("robustkeras.synthesis.inpaint.make_mask", "robustkeras.imageops.make_mask"), center_mask_verdict),
+          ("robustkeras.synthesis.inpaint.make_mask", "robustkeras.imageops.make_mask"), center_mask_verdict,
+          uses="numpy"),
     Check("q06_inpaint_objective", 3, ("inpaint_objective",),
-          ("robustkeras.synthesis.inpaint.inpaint_objective", *SYNTHESIS_TERMS), inpaint_objective_verdict),
+          ("robustkeras.synthesis.inpaint.inpaint_objective", *SYNTHESIS_TERMS), inpaint_objective_verdict,
+          uses="keras.ops (it runs inside the compiled optimizer)"),
     Check("q06_inpaint", 3, ("inpaint_images",),
-          ("robustkeras.synthesis.inpaint", "robustkeras.synthesis.inpaint.inpaint_objective"), inpaint_verdict),
+          ("robustkeras.synthesis.inpaint", "robustkeras.synthesis.inpaint.inpaint_objective"), inpaint_verdict,
+          allowed=("robustkeras.synthesis.optimize",),
+          uses="numpy; `robustkeras.synthesis.optimize`; your `inpaint_objective`"),
 ]

@@ -63,10 +63,16 @@ def super_resolve_verdict(outputs, seed):
 
 SR = "robustkeras.synthesis.super_resolution"
 
+SYNTHESIS_TOOLS = ("robustkeras.synthesis.optimize", "robustkeras.synthesis.bicubic",
+                   "robustkeras.synthesis.class_objective")
+
 CHECKS = [
     Check("q07_downsample", 2, ("downsample",),
-          (f"{SR}.downsample", "robustkeras.imageops.downsample", "robustkeras.imageops.average_pool"), downsample_verdict),
-    Check("q07_lowres_projection", 3, ("lowres_projection",), (f"{SR}.lowres_projection",), lowres_projection_verdict),
+          (f"{SR}.downsample", "robustkeras.imageops.downsample", "robustkeras.imageops.average_pool"), downsample_verdict,
+          uses="numpy or keras.ops"),
+    Check("q07_lowres_projection", 3, ("lowres_projection",), (f"{SR}.lowres_projection",), lowres_projection_verdict,
+          uses="keras.ops; your `downsample`"),
     Check("q07_super_resolve", 3, ("super_resolve_images",), (f"{SR}.super_resolve", f"{SR}.lowres_projection"),
-          super_resolve_verdict),
+          super_resolve_verdict, allowed=SYNTHESIS_TOOLS,
+          uses="numpy; `robustkeras.synthesis.optimize`, `bicubic` and `class_objective`; your `lowres_projection`"),
 ]

@@ -47,9 +47,11 @@ def sketch_to_image_verdict(outputs, seed):
 
 CHECKS = [
     Check("q08_edge_sketch", 3, ("edge_sketch",),
-          ("robustkeras.synthesis.sketch.make_sketch", "robustkeras.synthesis.sketch._edges"), edge_sketch_verdict),
+          ("robustkeras.synthesis.sketch.make_sketch", "robustkeras.synthesis.sketch._edges"), edge_sketch_verdict,
+          uses="numpy"),
     Check("q08_sketch_to_image", 3, ("sketch_to_image",),
           ("robustkeras.synthesis.sketch.sketch_to_image", "robustkeras.synthesis.translation.translate",
            "robustkeras.synthesis.translation.run_translation"),
-          sketch_to_image_verdict),
+          sketch_to_image_verdict, allowed=("robustkeras.synthesis.optimize", "robustkeras.synthesis.class_objective"),
+          uses="numpy; `robustkeras.synthesis.optimize` and `class_objective`; your `edge_sketch`"),
 ]

@@ -51,12 +51,13 @@ def success_rate_verdict(outputs, seed):
 
 
 CHECKS = [
-    Check("q09_images_of", 2, ("images_of",), (), images_of_verdict),
+    Check("q09_images_of", 2, ("images_of",), (), images_of_verdict, uses="numpy"),
     Check("q09_translate", 3, ("translate_images",),
           ("robustkeras.synthesis.translation.translate", "robustkeras.synthesis.sketch.sketch_to_image",
            "robustkeras.synthesis.translation.run_translation"),
-          translate_verdict),
+          translate_verdict, allowed=("robustkeras.synthesis.optimize", "robustkeras.synthesis.class_objective"),
+          uses="numpy; `robustkeras.synthesis.optimize` and `class_objective`"),
     Check("q09_success_rate", 2, ("success_rate",),
           ("robustkeras.metrics.judge_accuracy", "robustkeras.evaluate.clean_accuracy", "robustkeras.evaluate.predict_logits"),
-          success_rate_verdict),
+          success_rate_verdict, uses="numpy; calling the model on a batch"),
 ]

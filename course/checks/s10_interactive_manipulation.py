@@ -51,9 +51,12 @@ MANIPULATION = "robustkeras.synthesis.manipulation"
 CHECKS = [
     Check("q10_feature_objective", 3, ("feature_objective",),
           (f"{MANIPULATION}.feature_objective", "robustkeras.synthesis.terms.feature_value",
-           "robustkeras.synthesis.terms.squared_distance"), feature_objective_verdict),
-    Check("q10_top_units", 2, ("top_units",), (f"{MANIPULATION}.FeaturePainter.top_units",), top_units_verdict),
+           "robustkeras.synthesis.terms.squared_distance"), feature_objective_verdict,
+          uses="keras.ops (it runs inside the compiled optimizer)"),
+    Check("q10_top_units", 2, ("top_units",), (f"{MANIPULATION}.FeaturePainter.top_units",), top_units_verdict,
+          uses="numpy"),
     Check("q10_paint", 3, ("paint",),
           (f"{MANIPULATION}.manipulate", f"{MANIPULATION}.FeaturePainter.paint", f"{MANIPULATION}.feature_objective"),
-          paint_verdict),
+          paint_verdict, allowed=("robustkeras.synthesis.optimize",),
+          uses="numpy; `robustkeras.synthesis.optimize`; your `feature_objective`"),
 ]

@@ -8,12 +8,15 @@ from ._common import answer, as_array, rng
 def q00_to_unit_range_inputs(seed):
     images = rng(seed, 0, 1).integers(0, 256, (3, 5, 6, 3)).astype(np.uint8)
     images[0, 0, 0] = [0, 255, 51]
-    return {"images": images}
+    dim = (images[:2] // 3 + 40).astype(np.uint8)   # neither 0 nor 255: min-max scaling differs from / 255
+    return {"images": images, "dim": dim}
 
 
 def probe_q00_to_unit_range(ns, seed):
     fn = answer(ns, "to_unit_range")
-    return {"out": as_array(fn(q00_to_unit_range_inputs(seed)["images"].copy()), "to_unit_range")}
+    inp = q00_to_unit_range_inputs(seed)
+    return {"out": as_array(fn(inp["images"].copy()), "to_unit_range"),
+            "dim": as_array(fn(inp["dim"].copy()), "to_unit_range")}
 
 
 def q00_class_counts_inputs(seed):

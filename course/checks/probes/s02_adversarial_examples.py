@@ -73,6 +73,9 @@ def probe_q02_projections(ns, seed):
     return out
 
 
+SMALL_STEP = 0.1   # a step size of eps / 10: six steps reach 0.6 eps at most
+
+
 def q02_pgd_inputs(seed):
     r = rng(seed, 2, 4)
     k = int(r.integers(4, 11))
@@ -86,7 +89,8 @@ def q02_pgd_inputs(seed):
 
 
 def q02_pgd_model(inp):
-    return tiny_model(inp["model_seed"], (5, 5, 3), inp["classes"], hidden=16)
+    """With dropout: an attack whose gradients run in training mode is noisy."""
+    return tiny_model(inp["model_seed"], (5, 5, 3), inp["classes"], hidden=16, dropout=0.5)
 
 
 def probe_q02_pgd(ns, seed):
@@ -101,6 +105,11 @@ def probe_q02_pgd(ns, seed):
         attempt(out, f"adv_{norm}", lambda: as_array(answer(ns, "pgd_attack")(
             model, inp["x"].copy(), inp["y"].copy(), norm=norm, eps=eps, step_size=eps / 4, steps=inp["steps"]),
             "pgd_attack"))
+        # several steps smaller than eps: `steps` times `step_size` stays inside the ball, so one big
+        # step (or a step size of its own) shows
+        attempt(out, f"small_{norm}", lambda: as_array(answer(ns, "pgd_attack")(
+            model, inp["x"].copy(), inp["y"].copy(), norm=norm, eps=eps, step_size=eps * SMALL_STEP,
+            steps=inp["steps"]), "pgd_attack"))
     if not out or all(k.endswith("_failed") for k in out):   # nothing works: raise the first error
         as_array(answer(ns, "pgd_step")(inp["step_x"].copy(), inp["step_grad"].copy(), inp["step_size"], "l2"), "pgd_step")
         as_array(answer(ns, "pgd_attack")(model, inp["x"].copy(), inp["y"].copy(), norm="l2", eps=0.5,

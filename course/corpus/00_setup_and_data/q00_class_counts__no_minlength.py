@@ -1,0 +1,10 @@
+"""np.bincount without minlength: classes above the largest label are missing."""
+QUESTION = "q00_class_counts"
+MAX_FRACTION = 0.0
+PUBLIC_HINT = None
+PUBLIC_WEAKER = "not yet checked by the public tests"
+
+import numpy as np
+
+def class_counts(labels, num_classes=10):
+    return np.bincount(np.asarray(labels))

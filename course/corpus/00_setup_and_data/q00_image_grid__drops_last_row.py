@@ -1,0 +1,17 @@
+"""rows = n // ncols: the last, partial row is dropped."""
+QUESTION = "q00_image_grid"
+MAX_FRACTION = 0.0
+PUBLIC_HINT = None
+PUBLIC_WEAKER = "not yet checked by the public tests"
+
+import numpy as np
+
+def image_grid(images, ncols):
+    images = np.asarray(images)
+    n, h, w, c = images.shape
+    rows = n // ncols
+    grid = np.zeros((rows * h, ncols * w, c), images.dtype)
+    for k in range(rows * ncols):
+        r, q = divmod(k, ncols)
+        grid[r * h:(r + 1) * h, q * w:(q + 1) * w] = images[k]
+    return grid

@@ -1,0 +1,12 @@
+"""Adam with its default learning rate, ignoring `learning_rate`."""
+QUESTION = "q01_train_classifier"
+MAX_FRACTION = 0.0
+PUBLIC_HINT = None
+PUBLIC_WEAKER = "not yet checked by the public tests"
+
+import keras
+
+def train_classifier(model, x, y, *, epochs, batch_size=32, learning_rate=1e-3, verbose=1):
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose)

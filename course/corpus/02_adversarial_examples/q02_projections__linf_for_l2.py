@@ -1,0 +1,13 @@
+"""L-infinity projection (clip each pixel) used for L2."""
+QUESTION = "q02_projections"
+MAX_FRACTION = 0.5
+PUBLIC_HINT = None
+PUBLIC_WEAKER = "not yet checked by the public tests"
+
+import numpy as np
+
+def project_linf(x, x0, eps):
+    return np.clip(x0 + np.clip(x - x0, -eps, eps), 0.0, 1.0)
+
+def project_l2(x, x0, eps):
+    return np.clip(x0 + np.clip(x - x0, -eps, eps), 0.0, 1.0)

@@ -1,0 +1,15 @@
+"""Neither projection clips to [0, 1]."""
+QUESTION = "q02_projections"
+MAX_FRACTION = 0.0
+PUBLIC_HINT = None
+PUBLIC_WEAKER = "not yet checked by the public tests"
+
+import numpy as np
+
+def project_linf(x, x0, eps):
+    return x0 + np.clip(x - x0, -eps, eps)
+
+def project_l2(x, x0, eps):
+    delta = x - x0
+    norms = np.sqrt(np.sum(delta ** 2, axis=(1, 2, 3), keepdims=True))
+    return x0 + delta * np.minimum(1.0, eps / (norms + 1e-12))

@@ -1,0 +1,12 @@
+"""The square in the top-left corner."""
+QUESTION = "q06_center_mask"
+MAX_FRACTION = 0.0
+PUBLIC_HINT = None
+PUBLIC_WEAKER = "not yet checked by the public tests"
+
+import numpy as np
+
+def center_mask(n, size=32, side=16):
+    mask = np.zeros((n, size, size, 1), np.float32)
+    mask[:, :side, :side] = 1.0
+    return mask

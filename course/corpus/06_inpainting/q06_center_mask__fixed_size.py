@@ -1,0 +1,12 @@
+"""Ignores `size` and `side`: always the 32 / 16 default."""
+QUESTION = "q06_center_mask"
+MAX_FRACTION = 0.0
+PUBLIC_HINT = None
+PUBLIC_WEAKER = "not yet checked by the public tests"
+
+import numpy as np
+
+def center_mask(n, size=32, side=16):
+    mask = np.zeros((n, 32, 32, 1), np.float32)
+    mask[:, 8:24, 8:24] = 1.0
+    return mask

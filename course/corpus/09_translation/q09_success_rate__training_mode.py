@@ -1,0 +1,10 @@
+"""Judges in training mode (dropout on)."""
+QUESTION = "q09_success_rate"
+MAX_FRACTION = 0.0
+PUBLIC_HINT = None
+PUBLIC_WEAKER = "not yet checked by the public tests"
+
+import numpy as np
+
+def success_rate(judge, images, target_class):
+    return float(np.mean(np.argmax(np.asarray(judge(images, training=True)), axis=1) == target_class))
