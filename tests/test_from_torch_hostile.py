@@ -183,3 +183,12 @@ def test_tour_flags_for_converted_models_are_checked(tmp_path):
         (tmp_path / "c.json").write_text(text)
         with pytest.raises(ValueError, match="Expected `--classes` JSON"):
             read_class_names(tmp_path / "c.json")
+
+
+def test_a_safetensors_shape_whose_int64_product_wraps_is_refused(tmp_path):
+    from robustkeras.convert import load_safetensors
+
+    text = json.dumps({"a": {"dtype": "F32", "shape": [2 ** 62 + 1, 4], "data_offsets": [0, 16]}}).encode()
+    (tmp_path / "w.safetensors").write_bytes(struct.pack("<Q", len(text)) + text + b"\0" * 16)
+    with pytest.raises(ValueError, match=r"^Expected a safetensors file. Received: .*w.safetensors \(tensor 'a'"):
+        load_safetensors(tmp_path / "w.safetensors")
