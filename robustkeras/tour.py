@@ -205,6 +205,10 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
                                quick=quick, seed=seed, tasks=tasks)
     # The tour contrasts a robust model with the standard one, judged by the judge: another role
     # (the judge judging its own images) would print meaningless figures.
+    if images is not None or classes is not None:
+        raise ValueError(f"Expected `images` and `classes` (--images, --classes) only with a model converted by "
+                         f"from_torch. Received: model_name={model_name!r}, a shipped CIFAR-10 model or no "
+                         "converted model of that name")
     robust = {name for name, entry in pretrained.manifest().items() if entry.get("role") == "robust"}
     int8 = {f"{name}_int8": name for name in robust}  # the int8 twin, quantised at load (pretrained.load_quantized)
     model_name = _checks.one_of("model_name", model_name, robust | set(int8))

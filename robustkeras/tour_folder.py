@@ -33,9 +33,14 @@ def read_class_names(path):
         raise FileNotFoundError(f"Expected `--classes` to be a class list file. Received: {str(path)!r} (not found)")
     text = path.read_text()
     if path.suffix == ".json":
-        index = json.loads(text)
-        if not isinstance(index, dict) or not all(isinstance(v, list) and len(v) == 2 for v in index.values()):
-            raise ValueError(f"Expected `--classes` JSON like {{\"0\": [\"n01440764\", \"tench\"]}}. Received: {path}")
+        try:
+            index = json.loads(text)
+        except json.JSONDecodeError as err:
+            index = err
+        if not isinstance(index, dict) or not all(isinstance(v, list) and len(v) == 2 for v in index.values()) \
+                or set(index) != {str(i) for i in range(len(index))}:
+            raise ValueError(f"Expected `--classes` JSON like {{\"0\": [\"n01440764\", \"tench\"]}} with keys 0 "
+                             f"to N-1. Received: {path}")
         pairs = [index[str(i)] for i in range(len(index))]
         return [p[0] for p in pairs], [p[1] for p in pairs]
     names = [line.strip() for line in text.splitlines() if line.strip()]

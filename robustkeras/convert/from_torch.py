@@ -1,6 +1,9 @@
 """`from_torch`: a PyTorch checkpoint (MadryLab, RobustBench, safetensors) as a Keras model, registered by name."""
 
+import math
+import numbers
 import os
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -89,14 +92,19 @@ def from_torch(path, arch, *, name=None, input_shape=None, mean=None, std=None, 
     if len(tuple(input_shape)) != 3 or tuple(input_shape)[2] != 3:
         raise ValueError(f"Expected `input_shape` (H, W, 3). Received: input_shape={input_shape!r}")
     input_shape = [_checks.positive_int("input_shape", s) for s in input_shape]
+    if register:
+        registry.check_writable()
     obj, kind, skipped = read_checkpoint(path, skip_unsafe=skip_unsafe)
     source = Path(path).name
+    if skipped:
+        warnings.warn(f"{source} asked for {sorted(set(skipped))[:10]}: skipped (never called, skip_unsafe=True); "
+                      "only its tensors are converted", stacklevel=2)
     weights, normalizer = split_state_dict(find_state_dict(obj, source), source)
     default = (IMAGENET_MEAN, IMAGENET_STD) if imagenet else ((0.0,) * 3, (1.0,) * 3)
     file_mean, file_std = normalizer if normalizer is not None else default
     mean, std = (file_mean if mean is None else mean), (file_std if std is None else std)
     for arg, value in (("mean", mean), ("std", std)):
-        if len(tuple(value)) != 3 or (arg == "std" and min(value) <= 0):
+        if len(tuple(value)) != 3 or not all(isinstance(v, numbers.Real) and math.isfinite(v) for v in value) or (arg == "std" and min(value) <= 0):
             raise ValueError(f"Expected `{arg}` of 3 per-channel values{' > 0' if arg == 'std' else ''}. "
                              f"Received: {arg}={value!r}")
     kwargs = {**infer_arch_kwargs(arch, weights, source), "input_shape": input_shape,

@@ -8,6 +8,7 @@ The folder is `$ROBUSTKERAS_MODELS` if set, else `$XDG_CACHE_HOME/robustkeras/mo
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
 
 from robustkeras import _io
@@ -29,6 +30,11 @@ def check_name(name):
     if not isinstance(name, str) or not _NAME.match(name) or name.endswith((".json", ".h5")):
         raise ValueError("Expected `name` of letters, digits, '_', '.', '-' (at most 100, no extension). "
                          f"Received: name={name!r}")
+    from robustkeras.pretrained import manifest
+
+    if name in manifest():  # pretrained.load reads the shipped models first: this one could never be loaded
+        raise ValueError(f"Expected `name` other than a shipped model's. Received: name={name!r} "
+                         "(pretrained.load would return the shipped model; choose another name)")
     return name
 
 
@@ -43,9 +49,23 @@ def entries():
             entry = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        if isinstance(entry, dict) and isinstance(entry.get("arch"), str):
-            out[path.stem] = {**entry, "path": str(path.with_name(entry.get("file", "")))}
+        if isinstance(entry, dict) and isinstance(entry.get("arch"), str):  # weights beside it, whatever "file" says
+            out[path.stem] = {**entry, "path": str(path.with_name(f"{path.stem}.weights.h5"))}
     return out
+
+
+def check_writable():
+    """The registry folder, created; a clear error if it cannot hold files (checked before a conversion)."""
+    base = folder()
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as err:
+        raise PermissionError(f"Expected a writable registry folder (${ENV_VAR}, else ~/.cache/robustkeras/models). "
+                              f"Received: {str(base)!r} ({err.strerror or err}); set {ENV_VAR} to a folder of "
+                              "yours or pass register=False") from None
+    return base
 
 
 def entry_for_weights(path):

@@ -1,6 +1,7 @@
 """Read a `safetensors` file with numpy alone: an 8-byte header length, a JSON header, then the raw tensors."""
 
 import json
+import math
 import struct
 
 import numpy as np
@@ -51,7 +52,7 @@ def load_safetensors(path):
         if dtype not in _DTYPES:
             raise _malformed(path, f"tensor {name!r} of dtype {dtype!r} (read: {sorted(_DTYPES)})")
         np_dtype = np.dtype(_DTYPES[dtype])
-        size = int(np.prod(shape)) * np_dtype.itemsize
+        size = math.prod(shape) * np_dtype.itemsize  # Python ints: numpy's int64 product can wrap around
         if not (isinstance(begin, int) and isinstance(end, int) and 0 <= begin <= end <= body.size) \
                 or end - begin != size or min(shape, default=0) < 0:
             raise _malformed(path, f"tensor {name!r} of shape {shape} at bytes {begin}..{end} of {body.size}")

@@ -13,7 +13,9 @@ name is refused, naming what the file asked for.
 
 import collections
 import io
+import os
 import pickle
+import pickletools
 import struct
 import zipfile
 
@@ -140,7 +142,11 @@ class RestrictedUnpickler(pickle.Unpickler):
             raise UnsafeCheckpointError(f"Expected tensor storages in {self.source}. Received: persistent id "
                                         f"{str(pid)[:80]}")
         storage_type, key, _location, numel = pid[1:5]
-        if storage_type not in STORAGE_DTYPES or not isinstance(numel, int) or numel < 0:
+        if len(pid) > 5 and pid[5] is not None:
+            raise ValueError(f"Expected whole tensor storages in {self.source}. Received: a storage view "
+                             f"{str(pid[5])[:80]} (PyTorch < 0.4; re-save the file with a recent torch)")
+        if not isinstance(storage_type, str) or storage_type not in STORAGE_DTYPES or not isinstance(numel, int) \
+                or numel < 0 or not isinstance(key, (str, bytes, int)):
             raise ValueError(f"Expected a tensor storage in {self.source}. Received: {str(pid)[:80]}")
         key = key.decode() if isinstance(key, bytes) else str(key)
         if key not in self.refs:
@@ -154,6 +160,57 @@ def _malformed(source, what):
                       f"({what})")
 
 
+# Errors a hostile or damaged pickle can raise inside the unpickler or while its objects are read.
+_READ_ERRORS = (pickle.UnpicklingError, EOFError, struct.error, ValueError, TypeError, IndexError, KeyError,
+                AttributeError, OverflowError, MemoryError, RecursionError, zipfile.BadZipFile, RuntimeError,
+                NotImplementedError)
+
+
+def _unpickle(stream, source, **kwargs):
+    """One pickle from `stream` (an in-memory file) with `RestrictedUnpickler`, and the unpickler.
+
+    `pickletools.genops` walks the opcodes first: it checks every length against the bytes present, so a
+    pickle announcing a 40 GB string is refused before the C unpickler would allocate it.
+    """
+    start = stream.tell()
+    try:
+        for _ in pickletools.genops(stream):
+            pass
+    except _READ_ERRORS as err:
+        raise _malformed(source, f"its pickle does not read: {type(err).__name__}: {str(err)[:200]}") from None
+    stream.seek(start)
+    unpickler = RestrictedUnpickler(stream, source=source, **kwargs)
+    return unpickler.load(), unpickler
+
+
+def _guarded(source, read):
+    """`read()`, every failure but a refusal turned into one clear error naming the file."""
+    try:
+        return read()
+    except UnsafeCheckpointError:
+        raise
+    except _READ_ERRORS as err:
+        if isinstance(err, ValueError) and str(err).startswith("Expected"):
+            raise
+        raise _malformed(source, f"{type(err).__name__}: {str(err)[:200]}") from None
+
+
+def _records(archive, path, source):
+    """`read(name)` of the archive's records, refusing more bytes in all than 4x the file (a zip bomb):
+    torch.save stores its records uncompressed."""
+    budget = [4 * os.path.getsize(path) + (1 << 20)]
+
+    def read(name):
+        info = archive.getinfo(name)
+        budget[0] -= info.file_size
+        if budget[0] < 0:
+            raise _malformed(source, f"records of more than 4x the file's size once decompressed ({name}: "
+                                     f"{info.file_size} bytes): a zip bomb?")
+        return archive.read(info)
+
+    return read
+
+
 def load_zip(path, *, skip_unsafe=False):
     """Objects of a zip-format `torch.save` file, tensors as numpy arrays; returns `(object, skipped names)`."""
     source = str(path)
@@ -162,30 +219,25 @@ def load_zip(path, *, skip_unsafe=False):
     except (zipfile.BadZipFile, OSError) as err:
         raise _malformed(source, f"not a readable zip archive: {err}") from None
     with archive:
-        names = archive.namelist()
-        pickles = [n for n in names if n.endswith("/data.pkl") or n == "data.pkl"]
-        if len(pickles) != 1:
-            raise _malformed(source, f"a zip archive with {len(pickles)} data.pkl records, not one")
-        prefix = pickles[0][: -len("data.pkl")]
-        byteorder = archive.read(prefix + "byteorder").decode() if prefix + "byteorder" in names else "little"
-        if byteorder != "little":
-            raise _malformed(source, f"byteorder {byteorder!r}: only little-endian files are read")
-        try:
-            unpickler = RestrictedUnpickler(io.BytesIO(archive.read(pickles[0])), skip_unsafe=skip_unsafe,
-                                            source=source)
-            obj = unpickler.load()
-        except UnsafeCheckpointError:
-            raise
-        except (pickle.UnpicklingError, EOFError, zipfile.BadZipFile, struct.error, ValueError, TypeError) as err:
-            raise _malformed(source, f"its pickle does not read: {type(err).__name__}: {err}") from None
-        for key, ref in unpickler.refs.items():
-            record = f"{prefix}data/{key}"
-            if record not in names:
-                raise _malformed(source, f"storage {key} missing from the archive")
-            try:
-                ref.fill(np.frombuffer(archive.read(record), np.uint8), source)
-            except zipfile.BadZipFile as err:
-                raise _malformed(source, f"storage {key} does not read: {err}") from None
+        return _guarded(source, lambda: _read_zip(archive, path, source, skip_unsafe))
+
+
+def _read_zip(archive, path, source, skip_unsafe):
+    names = archive.namelist()
+    read = _records(archive, path, source)
+    pickles = [n for n in names if n.endswith("/data.pkl") or n == "data.pkl"]
+    if len(pickles) != 1:
+        raise _malformed(source, f"a zip archive with {len(pickles)} data.pkl records, not one")
+    prefix = pickles[0][: -len("data.pkl")]
+    byteorder = read(prefix + "byteorder").decode() if prefix + "byteorder" in names else "little"
+    if byteorder != "little":
+        raise _malformed(source, f"byteorder {byteorder[:20]!r}: only little-endian files are read")
+    obj, unpickler = _unpickle(io.BytesIO(read(pickles[0])), source, skip_unsafe=skip_unsafe)
+    for key, ref in unpickler.refs.items():
+        record = f"{prefix}data/{key}"
+        if record not in names:
+            raise _malformed(source, f"storage {key[:80]} missing from the archive")
+        ref.fill(np.frombuffer(read(record), np.uint8), source)
     return resolve(obj, source), unpickler.skipped
 
 
@@ -193,36 +245,39 @@ def load_legacy(path, *, skip_unsafe=False):
     """Objects of a pre-1.6 `torch.save` file (`_use_new_zipfile_serialization=False`); returns `(object, skipped)`."""
     source = str(path)
     with open(path, "rb") as f:
-        try:
-            header = [RestrictedUnpickler(f, source=source).load() for _ in range(3)]
-        except UnsafeCheckpointError:
-            raise
-        except (pickle.UnpicklingError, EOFError, struct.error, ValueError, TypeError, IndexError) as err:
-            raise _malformed(source, f"no torch.save header: {type(err).__name__}: {err}") from None
-        magic, version, info = header
-        if magic != MAGIC_NUMBER or version != PROTOCOL_VERSION:
-            raise _malformed(source, f"magic number {str(magic)[:30]} / protocol {str(version)[:30]}")
-        if not isinstance(info, dict) or not info.get("little_endian", False):
-            raise _malformed(source, "a big-endian file (only little-endian files are read)")
-        unpickler = RestrictedUnpickler(f, skip_unsafe=skip_unsafe, source=source)
-        try:
-            obj = unpickler.load()
-            keys = RestrictedUnpickler(f, source=source).load()
-        except UnsafeCheckpointError:
-            raise
-        except (pickle.UnpicklingError, EOFError, struct.error, ValueError, TypeError, IndexError) as err:
-            raise _malformed(source, f"its pickle does not read: {type(err).__name__}: {err}") from None
-        if not isinstance(keys, list) or set(map(str, keys)) != set(unpickler.refs):
-            raise _malformed(source, "its storage list does not match the tensors of its pickle")
-        for key in map(str, keys):
-            ref = unpickler.refs[key]
-            count = f.read(8)
-            if len(count) != 8:
-                raise _malformed(source, f"truncated before storage {key}")
-            (numel,) = struct.unpack("<q", count)
-            if numel != ref.numel:
-                raise _malformed(source, f"storage {key} holds {numel} elements, its tensors expect {ref.numel}")
-            ref.fill(np.frombuffer(f.read(numel * ref.dtype.itemsize), np.uint8), source)
+        stream = io.BytesIO(f.read())
+    return _guarded(source, lambda: _read_legacy(stream, source, skip_unsafe))
+
+
+def _read_legacy(stream, source, skip_unsafe):
+    try:
+        header = [_unpickle(stream, source)[0] for _ in range(3)]
+    except UnsafeCheckpointError:
+        raise
+    except ValueError as err:
+        raise _malformed(source, f"no torch.save header: {str(err)[-200:]}") from None
+    magic, version, info = header
+    if magic != MAGIC_NUMBER or version != PROTOCOL_VERSION:
+        raise _malformed(source, f"magic number {str(magic)[:30]} / protocol {str(version)[:30]}")
+    if not isinstance(info, dict) or not info.get("little_endian", False):
+        raise _malformed(source, "a big-endian file (only little-endian files are read)")
+    obj, unpickler = _unpickle(stream, source, skip_unsafe=skip_unsafe)
+    keys, _ = _unpickle(stream, source)
+    if not isinstance(keys, list) or set(map(str, keys)) != set(unpickler.refs):
+        raise _malformed(source, "its storage list does not match the tensors of its pickle")
+    for key in map(str, keys):
+        ref = unpickler.refs[key]
+        count = stream.read(8)
+        if len(count) != 8:
+            raise _malformed(source, f"truncated before storage {key[:80]}")
+        (numel,) = struct.unpack("<q", count)
+        if numel != ref.numel:
+            raise _malformed(source, f"storage {key[:80]} holds {numel} elements, its tensors expect {ref.numel}")
+        left = len(stream.getbuffer()) - stream.tell()
+        if numel * ref.dtype.itemsize > left:
+            raise ValueError(f"Expected storage {key[:80]} of {source} to hold {numel * ref.dtype.itemsize} bytes. "
+                             f"Received: {left} (truncated or corrupted file)")
+        ref.fill(np.frombuffer(stream.read(numel * ref.dtype.itemsize), np.uint8), source)
     return resolve(obj, source), unpickler.skipped
 
 

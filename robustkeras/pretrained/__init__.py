@@ -100,6 +100,9 @@ def load(name, *, expected_arch=None, path=None, compile=True):
     entry = entries[name]
     if expected_arch is not None and entry["arch"] != expected_arch:
         raise ValueError(f"Expected `name` to be weights of architecture `{expected_arch}`. Received: `{name}` is a {entry['arch']}")
+    if entry.get("arch") not in ARCHITECTURES or not isinstance(entry.get("arch_kwargs", {}), dict):
+        raise ValueError(f"Expected the entry of `{name}` to name an architecture of robustkeras.models. Received: "
+                         f"arch={str(entry.get('arch'))[:60]!r} (a damaged or foreign registry file; convert again)")
     weights = _weights_path(name, entry, path)
     model = ARCHITECTURES[entry["arch"]](**entry.get("arch_kwargs", {}))
     try:
