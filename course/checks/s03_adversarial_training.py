@@ -79,7 +79,8 @@ def dlr_loss_verdict(outputs, seed):
     # (the invariance part counts only with the right values: a constant is invariant too)
     hint = ("not usable inside tf.function (use keras.ops or tf, not NumPy)" if "graph" not in outputs
             else "not invariant to scaling and shifting the logits: divide by z_pi1 - z_pi3 + 1e-12")
-    return parts((2, values, "wrong values: -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12), pi sorting the logits "
+    # right values alone are half: the exercise's DLR must also run inside the attack's compiled graph
+    return parts((1, values, "wrong values: -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12), pi sorting the logits "
                              "in decreasing order"), (1, robust, hint))
 
 
