@@ -358,7 +358,7 @@ def robust_accuracy(model, x, y, *, devices="all", norm="l2", eps=0.5, steps=20,
     from robustkeras.models.introspect import logits_model
 
     found = resolve_devices(devices)
-    spec = _checks.classifier(model)  # the same model checks as evaluate.robust_accuracy
+    spec = _checks.classifier(model, gradients=True)  # the same model checks as evaluate.robust_accuracy
     x = _checks.images_for(spec, "x", x, model=model)
     y = _checks.labels("y", y, n=len(x), num_classes=spec.num_classes)
     model = logits_model(model)  # a softmax model is attacked on its logits, as on one device

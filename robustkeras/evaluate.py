@@ -85,7 +85,7 @@ def robust_accuracy(model, x, y, *, norm="l2", eps=0.5, steps=20, step_size=None
         >>> robust_accuracy(model, x, y, norm="l2", eps=0.5, steps=20)["robust"]
         0.58
     """
-    spec = _checks.classifier(model)
+    spec = _checks.classifier(model, gradients=True)
     x = _checks.images_for(spec, "x", x, model=model)
     y = _checks.labels("y", y, n=len(x), num_classes=spec.num_classes)
     steps = _checks.positive_int("steps", steps)
@@ -248,7 +248,7 @@ def autoattack(model, x, y, *, norm, eps, version="apgd", seed=0, batch_size=500
     """
     import time
 
-    x = _checks.images_for(_checks.classifier(model), "x", x, model=model)
+    x = _checks.images_for(_checks.classifier(model, gradients=True), "x", x, model=model)
     norm = _checks.one_of("norm", norm, {"l2", "linf"})
     eps = _checks.non_negative("eps", eps)
     version = _checks.one_of("version", version, AUTOATTACK_VERSIONS)

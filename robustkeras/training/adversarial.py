@@ -16,6 +16,7 @@ from robustkeras import _checks
 from robustkeras import backend as B
 from robustkeras.attacks.pgd import pgd_loop
 from robustkeras.attacks.steps import make_step_rule
+from robustkeras.models.introspect import logits_model
 
 MAX_SEED = 2**31 - 1  # seeds travel as int32 inside compiled code
 
@@ -38,7 +39,10 @@ class AdversarialTrainer(keras.Model):
     Metrics passed to `compile` are not tracked.
 
     Args:
-        classifier: a Keras model returning logits, inputs in [0, 1].
+        classifier: a Keras model taking [0, 1] images and returning logits, or ending in a
+            softmax (trained on the logits under it, as the attacks attack them); the
+            models the attacks refuse (several outputs, probabilities they cannot undo,
+            integer inputs, no input gradient) are refused with the same messages.
         norm: "l2" or "linf" threat model.
         eps: radius of the threat ball (pixels in [0, 1]).
         steps: attack steps per batch (1 = FGSM).
@@ -60,6 +64,9 @@ class AdversarialTrainer(keras.Model):
                  adv_fraction=1.0, track_clean=False, seed=0, **kwargs):
         if not isinstance(classifier, keras.Model):
             raise ValueError(f"Expected `classifier` to be a keras.Model. Received: classifier={classifier!r:.80}")
+        # What the attacks refuse, refused here with their messages: several inputs or outputs,
+        # integer or [0, 255] inputs, no input gradient.
+        self._spec = _checks.classifier(classifier, name="classifier", gradients=True)
         super().__init__(**kwargs)
         self.classifier = classifier
         self.norm, self.eps, self.steps, self.step_size = self.check_arguments(
@@ -91,12 +98,20 @@ class AdversarialTrainer(keras.Model):
         return trackers + ([self.clean_accuracy_tracker] if self.clean_accuracy_tracker is not None else [])
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        """As `keras.Model.fit`; numpy images must be float in [0, 1] and labels class ids."""
+        """As `keras.Model.fit`; numpy images must be float in [0, 1] and labels class ids.
+
+        The first images (of a numpy array or a `tf.data.Dataset`) go through one
+        forward pass first: a model returning probabilities through an operation the
+        library cannot undo is refused, as the attacks refuse it.
+        """
         if isinstance(x, np.ndarray):
-            x = _checks.images("x", x, channels=None)
-            outputs = getattr(self.classifier, "outputs", None)
-            if y is not None and outputs:
-                y = _checks.labels("y", y, n=len(x), num_classes=outputs[0].shape[-1])
+            x = _checks.images_for(self._spec, "x", x, model=self.classifier)
+            if y is not None and self._spec.num_classes is not None:
+                y = _checks.labels("y", y, n=len(x), num_classes=self._spec.num_classes)
+        else:
+            first = _first_images(x)
+            if first is not None:
+                _checks.images_for(self._spec, "x", first, model=self.classifier)
         return super().fit(x, y, *args, **kwargs)
 
     @staticmethod
@@ -108,7 +123,9 @@ class AdversarialTrainer(keras.Model):
                 f"Received: x.dtype={keras.backend.standardize_dtype(x.dtype)}")
 
     def call(self, x, training=False):
-        return self.classifier(x, training=training)
+        # The logits, as the attacks see them: a final softmax is removed (`models.logits_model`),
+        # so the loss on logits and the attack are those of the logits twin, on both backends.
+        return logits_model(self.classifier)(x, training=training)
 
     def compile(self, optimizer="sgd", loss=None, **kwargs):
         """As `keras.Model.compile`; the loss defaults to cross-entropy on logits."""
@@ -229,6 +246,21 @@ class _ShardStart:
 
     def __getattr__(self, name):
         return getattr(self.rule, name)
+
+
+def _first_images(data):
+    """A few images of the first batch of a `tf.data.Dataset` (as numpy), or None for other inputs."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return None
+    if not isinstance(data, tf.data.Dataset):
+        return None
+    for batch in data.take(1):
+        x = keras.utils.unpack_x_y_sample_weight(batch)[0]
+        if hasattr(x, "numpy") and len(x.shape) == 4:
+            return x.numpy()[:2]
+    return None
 
 
 def _stateless_metrics(metrics, metrics_vars, updates):
