@@ -28,16 +28,16 @@ def _cnn(softmax):
 def trainer_losses():
     """Adversarial training losses of a softmax model and of its logits twin (same weights, data, seed)."""
     rng = np.random.default_rng(0)
-    x = rng.random((32, 16, 16, 3)).astype("float32")
-    y = rng.integers(0, 4, 32).astype("int32")
+    x = rng.random((16, 16, 16, 3)).astype("float32")
+    y = rng.integers(0, 4, 16).astype("int32")
     twin = _cnn(softmax=False)
     losses = {}
     for name in ("softmax", "logits"):
         model = _cnn(softmax=name == "softmax")
         model.set_weights(twin.get_weights())
-        trainer = AdversarialTrainer(model, norm="l2", eps=0.5, steps=2, seed=0)
+        trainer = AdversarialTrainer(model, norm="l2", eps=0.5, steps=1, seed=0)
         trainer.compile(optimizer=keras.optimizers.SGD(0.5))
-        losses[name] = trainer.fit(x, y, batch_size=16, epochs=4, shuffle=False, verbose=0).history["loss"]
+        losses[name] = trainer.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history["loss"]
     return losses
 
 
@@ -91,19 +91,22 @@ def _moved(result, x):
     return float(np.mean(np.linalg.norm((result.images - x).reshape(len(x), -1), axis=1)))
 
 
-def integer_inputs(n=128, n_translate=8):
+def integer_inputs(n=128, n_translate=4, variants=("rescaling",)):
     """PGD-10 robust accuracy (L2 0.5) and translation distance: uint8 models through `pixel_model` and
-    their float twin (the same weights), plus the refusal of the unwrapped uint8 model."""
+    their float twin (the same weights), plus the refusal of the unwrapped uint8 model.
+
+    `variants`: how the uint8 model turns its pixels into floats (`Rescaling(1/255)`, or a cast and a division).
+    """
     x, y = load_sample()
     x, y = x[:n], y[:n]
     robust = pretrained.load("fastnet_small_l2_robust")
     out = {}
-    for name, model in (("twin", robust),
-                        ("uint8 rescaling", pixel_model(_uint8_model(robust, True), (0, 255))),
-                        ("uint8 cast", pixel_model(_uint8_model(robust, False), (0, 255)))):
+    models = [("twin", robust)] + [(f"uint8 {v}", pixel_model(_uint8_model(robust, v == "rescaling"), (0, 255)))
+                                   for v in variants]
+    for name, model in models:
         result = evaluate.robust_accuracy(model, x, y, norm="l2", eps=0.5, steps=10)
         target = (y[:n_translate] + 1) % 10
-        moved = _moved(synthesis.translate(model, x[:n_translate], target, steps=10), x[:n_translate])
+        moved = _moved(synthesis.translate(model, x[:n_translate], target, steps=5), x[:n_translate])
         out[name] = {"clean": result["clean"], "robust": result["robust"], "moved": moved}
     try:
         attacks.pgd(_uint8_model(robust, False), x[:2], y[:2], norm="l2", eps=0.5, step_size=0.1, steps=1)
@@ -142,6 +145,12 @@ CHECKS = {"trainer_losses": trainer_losses, "trainer_refusals": trainer_refusals
           "integer_inputs": integer_inputs, "no_gradient": no_gradient}
 
 if __name__ == "__main__":
+    # argv: check names; "integer_inputs" takes its image count and variants from ROBUSTKERAS_TEST_INTEGER
+    # ("32 rescaling": 32 images, the Rescaling variant only).
+    import os
+
     names = sys.argv[1:] or list(CHECKS)
-    results = {name: CHECKS[name]() for name in names}
+    setting = os.environ.get("ROBUSTKERAS_TEST_INTEGER", "128 rescaling").split()
+    kwargs = {"integer_inputs": dict(n=int(setting[0]), variants=tuple(setting[1:]))}
+    results = {name: CHECKS[name](**kwargs.get(name, {})) for name in names}
     print(json.dumps({"backend": keras.backend.backend(), **results}))
