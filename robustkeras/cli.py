@@ -91,23 +91,25 @@ class _flag_names:
 
 
 def _writable(flag, path, *, folder=False):
-    """Refuse, before any work, an output the command could not write (`--state`, `--out`)."""
+    """Refuse, before any work and without writing anything, an output the command could not write.
+
+    `path` (a folder if `folder`, else a file) may not exist yet: its nearest existing
+    ancestor must then be a folder in which a file can be created.
+    """
+    import tempfile
     from pathlib import Path
 
-    path = Path(path)
+    path = Path(path).absolute()
     try:
-        if folder:
-            path.mkdir(parents=True, exist_ok=True)
-            probe_dir = path
-        else:
-            if path.is_dir():
-                raise IsADirectoryError(21, "Is a directory", str(path))
-            probe_dir = path.parent if str(path.parent) else Path(".")
-            if not probe_dir.is_dir():
-                raise FileNotFoundError(2, "No such folder", str(probe_dir))
-        import tempfile
-
-        with tempfile.NamedTemporaryFile(dir=probe_dir, prefix=".write-check-"):
+        if path.exists() and path.is_dir() != folder:
+            raise (NotADirectoryError if folder else IsADirectoryError)(
+                20 if folder else 21, "Not a directory" if folder else "Is a directory", str(path))
+        existing = path if folder and path.exists() else path.parent
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(existing))
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".write-check-"):
             pass
     except OSError as err:
         raise ValueError(f"Expected `{flag}` to be a {'folder' if folder else 'file'} this command can write. "

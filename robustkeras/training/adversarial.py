@@ -66,9 +66,10 @@ class AdversarialTrainer(keras.Model):
             raise ValueError(f"Expected `classifier` to be a keras.Model. Received: classifier={classifier!r:.80}")
         # What the attacks refuse, refused here with their messages: several inputs or outputs,
         # integer or [0, 255] inputs, no input gradient.
-        self._spec = _checks.classifier(classifier, name="classifier", gradients=True)
+        spec = _checks.classifier(classifier, name="classifier", gradients=True)
         super().__init__(**kwargs)
         self.classifier = classifier
+        self._spec = spec
         self.norm, self.eps, self.steps, self.step_size = self.check_arguments(
             norm=norm, eps=eps, steps=steps, step_size=step_size)
         self.random_start = bool(random_start)
