@@ -35,7 +35,7 @@ def _eval_data(args, model):
     if args.images is not None:
         shape = input_shape(model)
         names = _class_names(args, model)
-        with _flag_names({"path": "images", "class_names": "classes"}):
+        with _FlagNames({"path": "images", "class_names": "classes"}):
             mapping = data.folder_classes(args.images, names)
             x, y, _ = data.from_directory(args.images, image_size=shape[:2], limit=args.limit, class_names=names,
                                           color_mode="grayscale" if shape[-1] == 1 else "rgb")
@@ -53,7 +53,7 @@ def _class_names(args, model):
 
     if args.classes is not None:
         names = [c for c in args.classes.split(",")]
-        with _flag_names({"class_names": "classes"}):
+        with _FlagNames({"class_names": "classes"}):
             return data.check_class_names(names, num_classes(model))
     names = pretrained.manifest().get(args.model, {}).get("class_names")
     return None if names is None else tuple(names)
@@ -69,7 +69,7 @@ def _say_mapping(args, mapping, names):
     print(f"--images: folders mapped to classes {how}: {pairs}", file=sys.stderr)
 
 
-class _flag_names:
+class _FlagNames:
     """Within it, a ValueError naming library arguments (`path`) names the CLI's instead (`images`)."""
 
     def __init__(self, renames):
@@ -133,6 +133,9 @@ def _eval(args):
 
     _checks.one_of("dataset", args.dataset, data.DATASETS)
 
+    if args.classes is not None and args.images is None:
+        raise ValueError("Expected `classes` only with `images` (it names the classes its folders are mapped to). "
+                         f"Received: classes={args.classes!r} without images")
     if args.state is not None:
         _writable("state", args.state)
     model = pretrained.load(args.model)

@@ -36,7 +36,7 @@ def trainer_losses():
         model = _cnn(softmax=name == "softmax")
         model.set_weights(twin.get_weights())
         trainer = AdversarialTrainer(model, norm="l2", eps=0.5, steps=1, seed=0)
-        trainer.compile(optimizer=keras.optimizers.SGD(0.5))
+        trainer.compile(optimizer=keras.optimizers.SGD(0.5), run_eagerly=True)  # no compile: seconds on JAX
         losses[name] = trainer.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0).history["loss"]
     return losses
 

@@ -101,6 +101,8 @@ def test_eval_images_maps_folders_by_class_name_and_prints_the_mapping(tmp_path,
     # --classes overrides the registry: two names for a 10-class model are refused, naming the flag.
     assert cli.main(args + ["--classes", "cat,dog"]) == 2
     assert "`--classes` to name the model's 10 classes" in capsys.readouterr().err
+    assert cli.main(["eval", "--model", "fastnet_l2_robust", "--classes", "cat,dog"]) == 2
+    assert "`--classes` only with `--images`" in capsys.readouterr().err
     (pets / "kitty").mkdir()
     assert cli.main(args) == 2
     err = capsys.readouterr().err

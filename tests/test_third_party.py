@@ -177,3 +177,17 @@ def test_the_backend_refusal_reads_keras_json_too(tmp_path, config, env_backend,
         assert ("keras.json" in out.stderr) == (env_backend is None)
     else:
         assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_trainer_checks_a_dataset_without_reading_it():
+    """A tf.data.Dataset: the probability check runs on random images of its element shape."""
+    import tensorflow as tf
+
+    from robustkeras.training import AdversarialTrainer
+
+    x = np.random.default_rng(0).random((4, 16, 16, 3)).astype("float32")
+    ds = tf.data.Dataset.from_tensor_slices((x, np.array([0, 1, 2, 3]))).batch(2)
+    trainer = AdversarialTrainer(checks._Probabilities(), norm="l2", eps=0.5, steps=1)
+    trainer.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match="Expected `model` to return logits"):
+        trainer.fit(ds, epochs=1, verbose=0)

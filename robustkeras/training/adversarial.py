@@ -101,18 +101,19 @@ class AdversarialTrainer(keras.Model):
     def fit(self, x=None, y=None, *args, **kwargs):
         """As `keras.Model.fit`; numpy images must be float in [0, 1] and labels class ids.
 
-        The first images (of a numpy array or a `tf.data.Dataset`) go through one
-        forward pass first: a model returning probabilities through an operation the
-        library cannot undo is refused, as the attacks refuse it.
+        One forward pass on the first images (or, for a dataset or generator, on random
+        images of the model's input shape, without reading it) comes first: a model
+        returning probabilities through an operation the library cannot undo is refused,
+        as the attacks refuse it.
         """
         if isinstance(x, np.ndarray):
             x = _checks.images_for(self._spec, "x", x, model=self.classifier)
             if y is not None and self._spec.num_classes is not None:
                 y = _checks.labels("y", y, n=len(x), num_classes=self._spec.num_classes)
         else:
-            first = _first_images(x)
-            if first is not None:
-                _checks.images_for(self._spec, "x", first, model=self.classifier)
+            probe = _probe_images(x, self._spec.shape)
+            if probe is not None:
+                _checks.images_for(self._spec, "x", probe, model=self.classifier)
         return super().fit(x, y, *args, **kwargs)
 
     @staticmethod
@@ -249,19 +250,25 @@ class _ShardStart:
         return getattr(self.rule, name)
 
 
-def _first_images(data):
-    """A few images of the first batch of a `tf.data.Dataset` (as numpy), or None for other inputs."""
-    try:
-        import tensorflow as tf
-    except ImportError:
+def _probe_images(data, shape):
+    """Two random [0, 1] images shaped like the batches of `data` (without reading it), or None.
+
+    The shape comes from the model (`shape`, if fully known) or from a
+    `tf.data.Dataset`'s element spec; the output check needs no real images.
+    """
+    if shape is None or any(s is None for s in shape):
+        shape = None
+        try:
+            import tensorflow as tf
+        except ImportError:
+            return None
+        if isinstance(data, tf.data.Dataset):
+            spec = keras.utils.unpack_x_y_sample_weight(data.element_spec)[0]
+            dims = tuple(getattr(spec, "shape", ()))[1:]
+            shape = dims if len(dims) == 3 and all(d is not None for d in dims) else None
+    if shape is None:
         return None
-    if not isinstance(data, tf.data.Dataset):
-        return None
-    for batch in data.take(1):
-        x = keras.utils.unpack_x_y_sample_weight(batch)[0]
-        if hasattr(x, "numpy") and len(x.shape) == 4:
-            return x.numpy()[:2]
-    return None
+    return np.random.default_rng(0).random((2, *shape)).astype("float32")
 
 
 def _stateless_metrics(metrics, metrics_vars, updates):
