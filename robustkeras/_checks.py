@@ -192,8 +192,10 @@ def function(name, value, *, optional=False):
 class ModelSpec:
     """What the public functions read from a classifier: image shape `(H, W, C)` and class count."""
 
-    def __init__(self, shape, num_classes):
+    def __init__(self, shape, num_classes, gradient_pending=None):
         self.shape, self.num_classes = shape, num_classes
+        # The model whose input gradient is still to be checked on the first images (unknown input shape).
+        self.gradient_pending = gradient_pending
 
     @property
     def channels(self):
@@ -210,7 +212,10 @@ def classifier(model, *, name="model", num_classes=None, gradients=False):
     and is refused (wrap it with `robustkeras.models.pixel_model(model, (0, 255))`).
     `num_classes`, if given, must agree with the model. With `gradients=True`
     (gradient attacks, synthesis), a model that declares `differentiable = False`
-    (e.g. an int8 TensorFlow Lite model) is refused.
+    (e.g. an int8 TensorFlow Lite model) is refused, and so is one whose input
+    gradient is None or zero (`backend.check_input_gradient`, once per model; for a
+    model of unknown input shape, on the first images `images_for` sees). A model
+    whose input is an integer dtype is refused (wrap it with `pixel_model`).
     """
     if not callable(model):
         raise ValueError(f"Expected `{name}` to be a Keras classifier. Received: {name}={_fmt(model)}")
@@ -224,6 +229,11 @@ def classifier(model, *, name="model", num_classes=None, gradients=False):
     if inputs is not None and len(inputs) != 1:
         raise ValueError(f"Expected `{name}` to take one input (a batch of images). "
                          f"Received: a model with {len(inputs)} inputs")
+    if introspect.takes_integers(model):
+        raise ValueError(
+            f"Expected `{name}` to take float [0, 1] pixels. Received: a model whose input is "
+            f"{introspect.input_dtype(model)} (Keras would cast [0, 1] floats to it: truncated pixels, no "
+            f"gradients); wrap it: robustkeras.models.pixel_model({name}, input_range=(0, 255))")
     if introspect.expects_0_255(model):
         scale = np.asarray(introspect.input_scale(model)).ravel()
         raise ValueError(
@@ -238,7 +248,12 @@ def classifier(model, *, name="model", num_classes=None, gradients=False):
             raise ValueError(f"Expected `num_classes` to equal the model's {classes} outputs (or left out). "
                              f"Received: num_classes={num_classes}")
         classes = num_classes
-    return ModelSpec(introspect.input_shape(model), classes)
+    pending = None
+    if gradients:
+        from robustkeras import backend
+
+        pending = None if backend.check_input_gradient(model, name=name) else (model, name)
+    return ModelSpec(introspect.input_shape(model), classes, pending)
 
 
 def _model_inputs(model):
@@ -292,6 +307,11 @@ def images_for(spec, name, x, *, model=None, allow_smaller=False):
             raise ValueError(
                 f"Expected `{name}` of shape (N, {', '.join('None' if s is None else str(s) for s in spec.shape)}) "
                 f"for this model ({shown} images with {spec.channels} channel(s)). Received: {name}.shape={x.shape}")
+    if spec.gradient_pending is not None:
+        from robustkeras import backend
+
+        backend.check_input_gradient(spec.gradient_pending[0], x, name=spec.gradient_pending[1])
+        spec.gradient_pending = None
     if model is not None and (spec.num_classes is None or not _guarded(model)):
         import keras
 

@@ -197,3 +197,79 @@ def inference_fn(model):
 def _to_float32(outputs):
     # Mixed-precision models may return bfloat16 features; attack math stays float32.
     return keras.tree.map_structure(lambda t: keras.ops.cast(t, "float32"), outputs)
+
+
+# Checked once per model: {model: True}, weak in the model.
+_GRADIENT_CHECKED = weakref.WeakKeyDictionary()
+
+NO_GRADIENT_ADVICE = (
+    "attack it with robustkeras.attacks.square (it needs no gradient), or give the operation a "
+    "straight-through gradient: y = x + keras.ops.stop_gradient(op(x) - x)")
+
+
+def check_input_gradient(model, x=None, *, name="model"):
+    """Refuse a model whose logits have no gradient with respect to its input (checked once per model).
+
+    Gradient attacks, gradient evaluations, adversarial training and synthesis
+    need the input gradient. An operation without one on the input path (a cast
+    to an integer type, `round`, a quantiser) gives `None` on TensorFlow and
+    zeros on JAX: the attack would then fail deep inside, or silently not move.
+    This probes one random linear combination of the logits on a few images
+    (`x[:2]`, or random images of the model's input shape) and raises if its
+    gradient is `None` or zero for every image.
+
+    Args:
+        model: a Keras classifier (a final softmax is removed first) or a callable `x -> logits`.
+        x: optional images `(N, H, W, C)` in [0, 1]; needed when the model's input shape is unknown.
+        name: the argument name used in the error.
+
+    Returns:
+        True if the gradient was checked (now or before), False if it could not be
+        (no images and no known input shape).
+
+    Example:
+        >>> check_input_gradient(model)
+        True
+    """
+    import numpy as np
+
+    from robustkeras.models import introspect
+
+    try:
+        if model in _GRADIENT_CHECKED:
+            return True
+    except TypeError:  # not weakly referenceable: checked on every call
+        pass
+    if x is None:
+        shape = introspect.input_shape(model) if isinstance(model, keras.Model) else None
+        if shape is None or any(s is None for s in shape):
+            return False
+        x = np.random.default_rng(0).random((2, *shape)).astype("float32")
+    x = keras.ops.convert_to_tensor(np.asarray(x[:2], np.float32))
+    net = introspect.logits_model(model)
+    call = (lambda t: net(t, training=False)) if isinstance(net, keras.Model) else net
+    weights = {}
+
+    def objective(t):
+        logits = keras.ops.cast(call(t), "float32")
+        if "w" not in weights:  # one fixed random combination of the classes
+            weights["w"] = np.random.default_rng(1).standard_normal(logits.shape[-1]).astype("float32")
+        return keras.ops.sum(logits * weights["w"], axis=-1)
+
+    _, grad = value_and_input_grad(objective, x)
+    if grad is None:
+        cause = "is None (an operation on the input path has no gradient)"
+    elif not np.any(np.asarray(keras.ops.convert_to_numpy(grad)) != 0):
+        cause = "is zero for every image (an operation on the input path has a zero or no gradient)"
+    else:
+        cause = None
+    if cause is not None:
+        raise ValueError(
+            f"Expected `{name}` to have input gradients (this step follows them). Received: a model whose "
+            f"gradient with respect to its input {cause}, e.g. a cast to an integer type, a rounding or a "
+            f"quantiser; {NO_GRADIENT_ADVICE}")
+    try:
+        _GRADIENT_CHECKED[model] = True
+    except TypeError:
+        pass
+    return True

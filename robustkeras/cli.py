@@ -34,12 +34,87 @@ def _eval_data(args, model):
 
     if args.images is not None:
         shape = input_shape(model)
-        x, y, _ = data.from_directory(args.images, image_size=shape[:2], limit=args.limit,
-                                      color_mode="grayscale" if shape[-1] == 1 else "rgb")
+        names = _class_names(args, model)
+        with _FlagNames({"path": "images", "class_names": "classes"}):
+            mapping = data.folder_classes(args.images, names)
+            x, y, _ = data.from_directory(args.images, image_size=shape[:2], limit=args.limit, class_names=names,
+                                          color_mode="grayscale" if shape[-1] == 1 else "rgb")
+        _say_mapping(args, mapping, names)
         return x, y
     if args.dataset == "cifar10":
         return data.load("cifar10", "test", path=args.data, limit=args.limit)
     return data.load(args.dataset, "test", limit=args.limit)
+
+
+def _class_names(args, model):
+    """The model's class names: `--classes`, else the registry entry's, else None (alphabetical folders)."""
+    from robustkeras import data, pretrained
+    from robustkeras.models.introspect import num_classes
+
+    if args.classes is not None:
+        names = [c for c in args.classes.split(",")]
+        with _FlagNames({"class_names": "classes"}):
+            return data.check_class_names(names, num_classes(model))
+    names = pretrained.manifest().get(args.model, {}).get("class_names")
+    return None if names is None else tuple(names)
+
+
+def _say_mapping(args, mapping, names):
+    """Print (stderr) which class each folder of `--images` was scored as."""
+    pairs = ", ".join(f"{folder}/ -> {c}" + ("" if names is None else f" ({names[c]})")
+                      for folder, c in mapping.items())
+    source = ("--classes" if args.classes is not None else f"the class names of {args.model}") if names else None
+    how = (f"by name, from {source}" if source else
+           "in alphabetical order (no class names known: pass --classes name0,name1,... in the model's output order)")
+    print(f"--images: folders mapped to classes {how}: {pairs}", file=sys.stderr)
+
+
+class _FlagNames:
+    """Within it, a ValueError naming library arguments (`path`) names the CLI's instead (`images`)."""
+
+    def __init__(self, renames):
+        self.renames = renames
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, tb):
+        import re
+
+        if kind is None or not issubclass(kind, ValueError):
+            return False
+        message = str(err)
+        for old, new in self.renames.items():
+            message = re.sub(rf"`{old}`", f"`{new}`", message)
+            message = re.sub(rf"(?<![\w.`-]){old}=", f"{new}=", message)
+        raise ValueError(message) from None
+
+
+def _writable(flag, path, *, folder=False):
+    """Refuse, before any work and without writing anything, an output the command could not write.
+
+    `path` (a folder if `folder`, else a file) may not exist yet: its nearest existing
+    ancestor must then be a folder in which a file can be created.
+    """
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path).absolute()
+    try:
+        if path.exists() and path.is_dir() != folder:
+            raise (NotADirectoryError if folder else IsADirectoryError)(
+                20 if folder else 21, "Not a directory" if folder else "Is a directory", str(path))
+        existing = path if folder and path.exists() else path.parent
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "Not a directory", str(existing))
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise ValueError(f"Expected `{flag}` to be a {'folder' if folder else 'file'} this command can write. "
+                         f"Received: {flag}={str(path)!r} ({err.strerror or type(err).__name__}"
+                         f"{': ' + str(err.filename) if err.filename else ''})") from None
 
 
 def _eval(args):
@@ -60,6 +135,11 @@ def _eval(args):
 
     _checks.one_of("dataset", args.dataset, data.DATASETS)
 
+    if args.classes is not None and args.images is None:
+        raise ValueError("Expected `classes` only with `images` (it names the classes its folders are mapped to). "
+                         f"Received: classes={args.classes!r} without images")
+    if args.state is not None:
+        _writable("state", args.state)
     # A dataset (not a folder of images, which needs the model's input size) is read before the
     # model is loaded, so missing data fails in seconds.
     x, y = _eval_data(args, None) if args.images is None else (None, None)
@@ -94,6 +174,7 @@ def _demo(args):
 def _tour(args):
     from robustkeras.tour import run_tour
 
+    _writable("out", args.out, folder=True)
     run_tour(out_dir=args.out, model_name=args.model, quick=args.quick, seed=args.seed, images=args.images,
              classes=args.classes)
     return 0
@@ -176,7 +257,12 @@ def build_parser():
     ev.add_argument("--limit", type=int, default=None)
     ev.add_argument("--data", default=None, help="CIFAR-10 binary layout (default: ROBUSTKERAS_DATA)")
     ev.add_argument("--dataset", default="cifar10", help="cifar10, cifar100, svhn, mnist or fashion_mnist (tfds)")
-    ev.add_argument("--images", default=None, help="a folder of class sub-folders of images (instead of --dataset)")
+    ev.add_argument("--images", default=None,
+                    help="a folder of class sub-folders of images (instead of --dataset), each named after one of "
+                         "the model's classes (the mapping used is printed)")
+    ev.add_argument("--classes", default=None,
+                    help="with --images: the model's class names in output order, comma-separated "
+                         "(default: the model's registry entry; CIFAR-10's for the shipped models)")
     ev.add_argument("--seed", type=int, default=0)
     ev.set_defaults(func=_eval)
     return parser
@@ -184,8 +270,8 @@ def build_parser():
 
 # The library's argument names that a subcommand's flags feed under another name.
 _ALIASES = {"eval": {"name": "--model", "path": "--data", "state_path": "--state"},
-            "tour": {"name": "--model", "model_name": "--model"},
-            "train": {"name": "--arch", "path": "--data"}}
+            "tour": {"name": "--model", "model_name": "--model", "out_dir": "--out"},
+            "train": {"name": "--arch", "path": "--data", "out_dir": "--out", "data_path": "--data"}}
 
 
 def _as_flags(message, command):
@@ -213,13 +299,48 @@ def main(argv=None):
     load_backend()  # before any library module imports TensorFlow: its start-up chatter is filtered out
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
+    except ValueError as err:
         message = _as_flags(" ".join(str(err).split()), args.command)  # one line, even for multi-line errors
         print(f"robustkeras {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except OSError as err:  # a file that cannot be read or written: name it, and the flag it came from
+        print(f"robustkeras {args.command}: error: {_os_error(err, args)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print(f"robustkeras {args.command}: interrupted (rerun the same command to resume)", file=sys.stderr)
+        print(f"robustkeras {args.command}: interrupted ({_saved(args)})", file=sys.stderr)
         return 130
+
+
+def _os_error(err, args):
+    """One line for an OSError: the flag whose path it concerns (if any), the file and the system's reason."""
+    from pathlib import Path
+
+    if isinstance(err, FileNotFoundError) and not err.filename:  # the library's own "Expected ..." messages
+        return _as_flags(" ".join(str(err).split()), args.command)
+    flag = None
+    if err.filename:
+        target = Path(str(err.filename)).resolve()
+        for dest in ("state", "out", "images", "data"):
+            value = getattr(args, dest, None)
+            if value is not None and (target == Path(value).resolve() or Path(value).resolve() in target.parents):
+                flag = f"--{dest}"
+                break
+    where = f" ({flag}={getattr(args, flag[2:])!r})" if flag else ""
+    return (f"cannot {'write' if isinstance(err, PermissionError) else 'use'} {err.filename or 'a file'}{where}: "
+            f"{err.strerror or ' '.join(str(err).split())}")
+
+
+def _saved(args):
+    """What an interrupted command leaves to resume from: said only when something was saved."""
+    from pathlib import Path
+
+    if args.command == "train" and (Path(args.out) / "checkpoint" / "state.json").is_file():
+        return f"the last finished epoch is saved in --out {args.out}; rerun the same command to resume"
+    if args.command == "eval" and args.state is not None and Path(args.state).is_file():
+        return f"progress is saved in --state {args.state}; rerun the same command to resume"
+    if args.command == "eval" and args.attack == "autoattack" and args.state is None:
+        return "nothing saved; --state FILE saves AutoAttack's progress after every batch"
+    return "nothing saved"
 
 
 if __name__ == "__main__":

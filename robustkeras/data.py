@@ -399,11 +399,66 @@ def load(name, split="test", *, path=None, limit=None):
     return to_float(images), labels.astype(np.int32)
 
 
-def from_directory(path, *, image_size, color_mode="rgb", limit=None, seed=0):
+def check_class_names(class_names, num_classes=None, name="class_names"):
+    """Require a list of distinct, non-empty class names (`num_classes` of them, if given); return a tuple."""
+    if (not isinstance(class_names, (list, tuple)) or not class_names
+            or not all(isinstance(c, str) and c.strip() for c in class_names)):
+        raise ValueError(f"Expected `{name}` to be a list of class names. Received: {name}={class_names!r:.120}")
+    names = tuple(c.strip() for c in class_names)
+    if len({c.lower() for c in names}) != len(names):
+        raise ValueError(f"Expected `{name}` to hold distinct names. Received: {name}={list(names)!r:.120}")
+    if num_classes is not None and len(names) != num_classes:
+        raise ValueError(f"Expected `{name}` to name the model's {num_classes} classes. "
+                         f"Received: {len(names)} names ({', '.join(names)[:120]})")
+    return names
+
+
+def folder_classes(path, class_names=None):
+    """`{folder: class id}` for the class sub-folders of `path`, in folder-name order.
+
+    With `class_names`, each folder must be one of them (compared case-insensitively)
+    and gets its index; a folder that names no class is refused, naming it. Without
+    them, the folders are numbered in alphanumeric order (as
+    `keras.utils.image_dataset_from_directory` does): fine for a model trained on
+    those folders, wrong for any other.
+
+    Args:
+        path: a folder with one sub-folder per class.
+        class_names: optional: the model's class names, in the order of its outputs.
+
+    Returns:
+        dict `{folder name: class id}`.
+
+    Example:
+        >>> folder_classes("pets", class_names=CLASSES)  # pets/cat, pets/dog
+        {'cat': 3, 'dog': 5}
+    """
+    if not isinstance(path, (str, os.PathLike)) or not Path(path).is_dir():
+        raise ValueError(f"Expected `path` to be a folder with one sub-folder per class. Received: path={path!r}")
+    folders = sorted(p.name for p in Path(path).iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise ValueError(f"Expected `path` to hold one sub-folder per class. Received: path={str(path)!r} "
+                         "(no sub-folders)")
+    if class_names is None:
+        return {folder: i for i, folder in enumerate(folders)}
+    names = check_class_names(class_names)
+    index = {c.lower(): i for i, c in enumerate(names)}
+    unknown = [f for f in folders if f.lower() not in index]
+    if unknown:
+        raise ValueError(
+            f"Expected every sub-folder of `path` to be named after a class of the model ({', '.join(names)}). "
+            f"Received: {', '.join(repr(f) for f in unknown)} in path={str(path)!r}")
+    return {folder: index[folder.lower()] for folder in folders}
+
+
+def from_directory(path, *, image_size, color_mode="rgb", limit=None, seed=0, class_names=None):
     """Images in class sub-folders (`path/<class>/*.png`), as float32 in [0, 1] and int32 labels.
 
-    Reads through `keras.utils.image_dataset_from_directory` (classes in
-    alphanumeric order of the folder names).
+    Reads through `keras.utils.image_dataset_from_directory`. Each folder's
+    images get the class id of its name in `class_names` (the model's class
+    names; an unknown folder is refused, naming it); without `class_names`, the
+    folders are numbered in alphanumeric order. A file that cannot be decoded is
+    refused, naming it.
 
     Args:
         path: a folder with one sub-folder per class.
@@ -411,17 +466,16 @@ def from_directory(path, *, image_size, color_mode="rgb", limit=None, seed=0):
         color_mode: "rgb" or "grayscale".
         limit: keep only the first `limit` images (in the order read).
         seed: seed of the order the images are read in.
+        class_names: optional: the model's class names, in the order of its outputs.
 
     Returns:
-        `(images, labels, class_names)`.
+        `(images, labels, class_names)`: `class_names` as given, or the folder names in order.
 
     Example:
-        >>> x, y, names = from_directory("my_images", image_size=(64, 64))
+        >>> x, y, names = from_directory("pets", image_size=(32, 32), class_names=data.CLASSES)
     """
     import keras
 
-    if not isinstance(path, (str, os.PathLike)) or not Path(path).is_dir():
-        raise ValueError(f"Expected `path` to be a folder with one sub-folder per class. Received: path={path!r}")
     if (not isinstance(image_size, (tuple, list)) or len(image_size) != 2):
         raise ValueError(f"Expected `image_size` to be (height, width). Received: image_size={image_size!r}")
     image_size = tuple(_checks.positive_int("image_size", s) for s in image_size)
@@ -429,21 +483,39 @@ def from_directory(path, *, image_size, color_mode="rgb", limit=None, seed=0):
     seed = _checks.positive_int("seed", seed, minimum=0)
     if limit is not None:
         limit = _checks.positive_int("limit", limit)
+    mapping = folder_classes(path, class_names)
+    names = tuple(mapping) if class_names is None else check_class_names(class_names)
     try:
         ds = keras.utils.image_dataset_from_directory(
-            str(path), labels="inferred", label_mode="int", color_mode=color_mode, image_size=image_size,
-            batch_size=None, shuffle=True, seed=seed, verbose=False)
+            str(path), labels="inferred", label_mode="int", class_names=list(mapping), color_mode=color_mode,
+            image_size=image_size, batch_size=None, shuffle=True, seed=seed, verbose=False)
     except ValueError as err:
         raise ValueError(f"Expected `path` to hold images in class sub-folders. Received: path={str(path)!r} "
                          f"({' '.join(str(err).split())[:160]})") from None
-    names = tuple(ds.class_names)
+    ids = np.array(list(mapping.values()), np.int32)  # folder index -> class id
     images, labels = [], []
-    for image, label in ds:
-        images.append(np.asarray(image))
-        labels.append(int(label))
-        if limit is not None and len(images) >= limit:
-            break
+    try:
+        for image, label in ds:
+            images.append(np.asarray(image))
+            labels.append(int(ids[int(label)]))
+            if limit is not None and len(images) >= limit:
+                break
+    except Exception as err:  # TensorFlow's decode error does not name the file
+        raise ValueError(f"Expected `path` to hold readable images. Received: {_undecodable(ds.file_paths)} "
+                         f"in path={str(path)!r}") from err
     if not images:
         raise ValueError(f"Expected `path` to hold at least one image. Received: path={str(path)!r} (none found)")
     x = np.clip(np.stack(images).astype(np.float32) / 255.0, 0.0, 1.0)
     return x, np.asarray(labels, np.int32), names
+
+
+def _undecodable(paths):
+    """The first of `paths` that TensorFlow cannot decode as an image, described for an error message."""
+    import tensorflow as tf
+
+    for file in paths:
+        try:
+            tf.io.decode_image(tf.io.read_file(file), expand_animations=False)
+        except Exception as err:  # noqa: BLE001  (any decode failure names the file)
+            return f"{str(file)!r}, which cannot be decoded ({type(err).__name__})"
+    return "an image that cannot be decoded"

@@ -73,3 +73,107 @@ def test_interrupted_training_resumes_to_identical_weights(tmp_path):
         assert names
         for n in names:
             np.testing.assert_array_equal(a[n][()], b[n][()], err_msg=n)
+
+
+# Folders of images, outputs and interrupts (issue 30) ----------------------------------------------
+def _pets(folder, sample, names=("cat", "dog")):
+    """The bundled sample's cats and dogs as PNGs in `folder/cat`, `folder/dog`."""
+    from PIL import Image
+
+    from robustkeras.data import CLASSES
+
+    x, y = sample
+    for name in names:
+        (folder / name).mkdir(parents=True)
+        for i in np.flatnonzero(y == CLASSES.index(name))[:6]:
+            Image.fromarray(np.round(x[i] * 255).astype(np.uint8)).save(folder / name / f"{i}.png")
+    return folder
+
+
+def test_eval_images_maps_folders_by_class_name_and_prints_the_mapping(tmp_path, sample, capsys):
+    pets = _pets(tmp_path / "pets", sample)
+    args = ["eval", "--model", "fastnet_l2_robust", "--images", str(pets), "--steps", "1", "--eps", "0.1"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr()
+    assert "cat/ -> 3 (cat), dog/ -> 5 (dog)" in out.err and "class names of fastnet_l2_robust" in out.err
+    result = json.loads(out.out)
+    assert result["n"] == 12 and result["clean"] >= 0.5  # alphabetical (cat 0, dog 1) scored 0.0
+    # --classes overrides the registry: two names for a 10-class model are refused, naming the flag.
+    assert cli.main(args + ["--classes", "cat,dog"]) == 2
+    assert "`--classes` to name the model's 10 classes" in capsys.readouterr().err
+    assert cli.main(["eval", "--model", "fastnet_l2_robust", "--classes", "cat,dog"]) == 2
+    assert "`--classes` only with `--images`" in capsys.readouterr().err
+    (pets / "kitty").mkdir()
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "'kitty'" in err and "--images=" in err and "airplane, automobile" in err
+
+
+def test_eval_images_without_class_names_says_it_used_alphabetical_order(tmp_path, sample, capsys):
+    from robustkeras import data
+
+    pets = _pets(tmp_path / "pets", sample)
+    x, y, names = data.from_directory(pets, image_size=(32, 32))
+    assert names == ("cat", "dog") and sorted(set(y.tolist())) == [0, 1]
+    cli._say_mapping(cli.build_parser().parse_args(["eval", "--model", "m", "--images", str(pets)]),
+                     data.folder_classes(pets), None)
+    assert "in alphabetical order" in capsys.readouterr().err
+
+
+def test_eval_images_errors_name_images_and_the_corrupt_file(tmp_path, sample, capsys):
+    base = ["eval", "--model", "fastnet_l2_robust", "--steps", "1"]
+    assert cli.main(base + ["--images", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "`--images`" in err and "--data" not in err
+    pets = _pets(tmp_path / "pets", sample)
+    (pets / "dog" / "broken.png").write_bytes(b"not a png")
+    assert cli.main(base + ["--images", str(pets)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "broken.png" in err[0] and "cannot be decoded" in err[0]
+
+
+def test_unwritable_outputs_name_their_flag_before_any_work(tmp_path, capsys):
+    (tmp_path / "file").write_text("a file, not a folder")
+    cases = [(["eval", "--model", "fastnet_l2_robust", "--attack", "autoattack", "--state",
+               str(tmp_path / "file" / "state.json")], "`--state`"),
+             (["tour", "--quick", "--out", str(tmp_path / "file" / "tour")], "`--out`"),
+             (["train", "--out", str(tmp_path / "file" / "run"), "--data", str(tmp_path)], "`--out`")]
+    for args, flag in cases:
+        assert cli.main(args) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and flag in err[0] and "out_dir" not in err[0], err
+
+
+def test_os_errors_are_one_line_naming_the_file_and_flag(tmp_path, monkeypatch, capsys):
+    state = tmp_path / "state.json"
+
+    def fail(args):
+        raise PermissionError(13, "Permission denied", str(state))
+
+    monkeypatch.setattr(cli, "_eval", fail)
+    assert cli.main(["eval", "--model", "m", "--state", str(state)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Permission denied" in err[0] and "--state" in err[0] and str(state) in err[0]
+
+
+def test_ctrl_c_says_what_was_saved_only_when_something_was(tmp_path, monkeypatch, capsys):
+    def interrupt(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_eval", interrupt)
+    monkeypatch.setattr(cli, "_train", interrupt)
+    assert cli.main(["eval", "--model", "m"]) == 130
+    assert "nothing saved" in capsys.readouterr().err
+    assert cli.main(["eval", "--model", "m", "--attack", "autoattack"]) == 130
+    assert "--state FILE saves" in capsys.readouterr().err
+    state = tmp_path / "state.json"
+    state.write_text("{}")
+    assert cli.main(["eval", "--model", "m", "--attack", "autoattack", "--state", str(state)]) == 130
+    assert f"saved in --state {state}; rerun the same command" in capsys.readouterr().err
+    assert cli.main(["train", "--out", str(tmp_path / "run")]) == 130
+    err = capsys.readouterr().err
+    assert "nothing saved" in err and "rerun" not in err
+    (tmp_path / "run" / "checkpoint").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoint" / "state.json").write_text("{}")
+    assert cli.main(["train", "--out", str(tmp_path / "run")]) == 130
+    assert "saved in --out" in capsys.readouterr().err

@@ -180,3 +180,25 @@ def test_from_directory_reads_class_folders(tmp_path):
     assert gray.shape == (4, 8, 8, 1)
     with pytest.raises(ValueError, match="`path`"):
         data.from_directory(tmp_path / "missing", image_size=(8, 8))
+
+
+def test_from_directory_maps_folders_to_the_models_class_names(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("dog", "Cat"):
+        (tmp_path / name).mkdir()
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
+    assert data.folder_classes(tmp_path, data.CLASSES) == {"Cat": 3, "dog": 5}
+    x, y, names = data.from_directory(tmp_path, image_size=(8, 8), class_names=data.CLASSES)
+    assert names == data.CLASSES and sorted(y.tolist()) == [3, 3, 5, 5]
+    (tmp_path / "kitty").mkdir()
+    with pytest.raises(ValueError, match=r"named after a class of the model.*Received: 'kitty'"):
+        data.from_directory(tmp_path, image_size=(8, 8), class_names=data.CLASSES)
+    (tmp_path / "kitty").rmdir()
+    with pytest.raises(ValueError, match="`class_names` to hold distinct names"):
+        data.from_directory(tmp_path, image_size=(8, 8), class_names=["cat", "Cat"])
+    (tmp_path / "dog" / "bad.png").write_bytes(b"\x89PNG truncated")
+    with pytest.raises(ValueError, match=r"bad\.png', which cannot be decoded"):
+        data.from_directory(tmp_path, image_size=(8, 8), class_names=data.CLASSES)

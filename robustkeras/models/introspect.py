@@ -54,6 +54,31 @@ def input_shape(model):
     return shape if len(shape) == 3 else None
 
 
+def input_dtype(model):
+    """The dtype of the model's (first) input, e.g. "float32" or "uint8", or None if unknown."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        return None
+    if not inputs:
+        return None
+    return keras.backend.standardize_dtype(inputs[0].dtype)
+
+
+def takes_integers(model):
+    """True if the model's input is of an integer dtype (e.g. `keras.Input(shape, dtype="uint8")`).
+
+    Keras casts a float batch to that dtype on the way in, which truncates it and
+    cuts every input gradient; `pixel_model` gives such a model a float path.
+
+    Example:
+        >>> takes_integers(keras.Sequential([keras.Input((8, 8, 3), dtype="uint8"), keras.layers.Flatten()]))
+        True
+    """
+    dtype = input_dtype(model)
+    return dtype is not None and ("int" in dtype or dtype == "bool")
+
+
 def num_classes(model):
     """The number of output classes, from the model's output shape (None if unknown)."""
     out = _graph_output(model)
@@ -252,7 +277,11 @@ def pixel_model(model, input_range):
     ball and the box are defined). A model that expects [0, 255] (e.g. one
     starting with `Rescaling(1/255)`) or [-1, 1] (`keras.applications.MobileNetV2`)
     is wrapped with a `Rescaling` layer mapping [0, 1] onto its range; the
-    wrapper shares its variables.
+    wrapper shares its variables. A model whose input is an integer dtype
+    (`keras.Input(shape, dtype="uint8")`) is rebuilt on a float input
+    (`float_input_model`) and fed the pixels rounded to integers with a
+    straight-through gradient: its outputs are those of the integer images,
+    and the attacks and the synthesis get input gradients.
 
     Args:
         model: a Keras classifier with a known input shape.
@@ -279,4 +308,51 @@ def pixel_model(model, input_range):
     low, high = float(input_range[0]), float(input_range[1])
     inputs = keras.Input(shape)
     scaled = keras.layers.Rescaling(scale=high - low, offset=low, name="to_model_range")(inputs)
+    if takes_integers(model):
+        # Calling the model would cast the floats to its integer dtype (truncating them and cutting
+        # the gradient): run its layers on a float input instead, fed integer-valued pixels whose
+        # rounding passes the gradient straight through.
+        scaled = StraightThroughRound(name="round_straight_through")(scaled)
+        model = float_input_model(model)
     return keras.Model(inputs, model(scaled), name=f"{model.name}_pixels")
+
+
+def float_input_model(model):
+    """`model` rebuilt on a float32 input of the same shape; it shares the model's layers and weights.
+
+    For a model whose `Input` is an integer dtype: the rebuilt graph runs the
+    same layers on float pixels, so input gradients exist. Feed it
+    integer-valued pixels (as `pixel_model` does) to get the model's own outputs.
+
+    Args:
+        model: a functional or Sequential Keras model.
+
+    Returns:
+        A `keras.Model` with a float32 input.
+
+    Example:
+        >>> net = float_input_model(uint8_net)
+        >>> np.allclose(net(np.round(x255)), uint8_net(np.round(x255).astype("uint8")))
+        True
+    """
+    shape = input_shape(model)
+    if shape is None or isinstance(model, keras.Model) and _graph_output(model) is None:
+        raise ValueError("Expected `model` to be a functional or Sequential Keras model with a known input "
+                         f"(its layers are rebuilt on a float input). Received: model={type(model).__name__}")
+    return keras.models.clone_model(model, input_tensors=keras.Input(shape, dtype="float32"),
+                                    clone_function=lambda layer: layer)
+
+
+@keras.saving.register_keras_serializable(package="robustkeras")
+class StraightThroughRound(keras.layers.Layer):
+    """Rounds to the nearest integer forwards; passes the gradient unchanged backwards.
+
+    What an integer input does to float pixels, minus the cut gradient (the
+    straight-through estimator of Bengio et al. 2013).
+
+    Example:
+        >>> StraightThroughRound()(np.array([0.4, 1.6]))  # [0., 2.], gradient 1 everywhere
+    """
+
+    def call(self, x):
+        return x + keras.ops.stop_gradient(keras.ops.round(x) - x)

@@ -42,7 +42,9 @@ def compute_class_stats(images, labels, *, rank=24, components=4, seed=0, num_cl
     Args:
         images: float32 `(N, S, S, C)` in [0, 1] (square, any side and channels).
         labels: int `(N,)`.
-        rank: principal directions kept per class.
+        rank: principal directions kept per class. A class of `n <= rank` images has at most `n - 1`;
+            its missing directions are stored as zeros (they add no variance), so classes of any
+            size share one array.
         components: mixture components per class (k-means on the images).
         seed: seed of k-means.
         num_classes: number of classes (default: the largest label + 1).
@@ -89,7 +91,7 @@ def compute_class_stats(images, labels, *, rank=24, components=4, seed=0, num_cl
             basis = top * np.sqrt(np.maximum(variances, 0))[:, None]
             residual = centred - (centred @ top.T) @ top
             means.append(mean)
-            bases.append(basis)
+            bases.append(_pad_rows(basis, min(rank, small.shape[1])))
             diags.append(residual.std(0))
             centres, weights = _kmeans(xc, components, rng)
             mix_means.append(centres)
@@ -98,6 +100,15 @@ def compute_class_stats(images, labels, *, rank=24, components=4, seed=0, num_cl
                           ("mix_means", mix_means), ("mix_weights", mix_weights)):
             out[f"{name}_{size}"] = np.asarray(arr, np.float16)
     return out
+
+
+def _pad_rows(basis, rank):
+    """`basis` `(k, d)` with zero rows appended up to `rank` rows.
+
+    A class with fewer images than `rank` has fewer principal directions; a zero
+    direction adds no variance when sampling, so every class shares one array.
+    """
+    return np.concatenate([basis, np.zeros((rank - len(basis), basis.shape[1]), basis.dtype)])
 
 
 def _kmeans(x, k, rng, iters=20):

@@ -16,6 +16,7 @@ from robustkeras import _checks
 from robustkeras import backend as B
 from robustkeras.attacks.pgd import pgd_loop
 from robustkeras.attacks.steps import make_step_rule
+from robustkeras.models.introspect import logits_model
 
 MAX_SEED = 2**31 - 1  # seeds travel as int32 inside compiled code
 
@@ -38,7 +39,10 @@ class AdversarialTrainer(keras.Model):
     Metrics passed to `compile` are not tracked.
 
     Args:
-        classifier: a Keras model returning logits, inputs in [0, 1].
+        classifier: a Keras model taking [0, 1] images and returning logits, or ending in a
+            softmax (trained on the logits under it, as the attacks attack them); the
+            models the attacks refuse (several outputs, probabilities they cannot undo,
+            integer inputs, no input gradient) are refused with the same messages.
         norm: "l2" or "linf" threat model.
         eps: radius of the threat ball (pixels in [0, 1]).
         steps: attack steps per batch (1 = FGSM).
@@ -60,8 +64,12 @@ class AdversarialTrainer(keras.Model):
                  adv_fraction=1.0, track_clean=False, seed=0, **kwargs):
         if not isinstance(classifier, keras.Model):
             raise ValueError(f"Expected `classifier` to be a keras.Model. Received: classifier={classifier!r:.80}")
+        # What the attacks refuse, refused here with their messages: several inputs or outputs,
+        # integer or [0, 255] inputs, no input gradient.
+        spec = _checks.classifier(classifier, name="classifier", gradients=True)
         super().__init__(**kwargs)
         self.classifier = classifier
+        self._spec = spec
         self.norm, self.eps, self.steps, self.step_size = self.check_arguments(
             norm=norm, eps=eps, steps=steps, step_size=step_size)
         self.random_start = bool(random_start)
@@ -91,12 +99,21 @@ class AdversarialTrainer(keras.Model):
         return trackers + ([self.clean_accuracy_tracker] if self.clean_accuracy_tracker is not None else [])
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        """As `keras.Model.fit`; numpy images must be float in [0, 1] and labels class ids."""
+        """As `keras.Model.fit`; numpy images must be float in [0, 1] and labels class ids.
+
+        One forward pass on the first images (or, for a dataset or generator, on random
+        images of the model's input shape, without reading it) comes first: a model
+        returning probabilities through an operation the library cannot undo is refused,
+        as the attacks refuse it.
+        """
         if isinstance(x, np.ndarray):
-            x = _checks.images("x", x, channels=None)
-            outputs = getattr(self.classifier, "outputs", None)
-            if y is not None and outputs:
-                y = _checks.labels("y", y, n=len(x), num_classes=outputs[0].shape[-1])
+            x = _checks.images_for(self._spec, "x", x, model=self.classifier)
+            if y is not None and self._spec.num_classes is not None:
+                y = _checks.labels("y", y, n=len(x), num_classes=self._spec.num_classes)
+        else:
+            probe = _probe_images(x, self._spec.shape)
+            if probe is not None:
+                _checks.images_for(self._spec, "x", probe, model=self.classifier)
         return super().fit(x, y, *args, **kwargs)
 
     @staticmethod
@@ -108,7 +125,9 @@ class AdversarialTrainer(keras.Model):
                 f"Received: x.dtype={keras.backend.standardize_dtype(x.dtype)}")
 
     def call(self, x, training=False):
-        return self.classifier(x, training=training)
+        # The logits, as the attacks see them: a final softmax is removed (`models.logits_model`),
+        # so the loss on logits and the attack are those of the logits twin, on both backends.
+        return logits_model(self.classifier)(x, training=training)
 
     def compile(self, optimizer="sgd", loss=None, **kwargs):
         """As `keras.Model.compile`; the loss defaults to cross-entropy on logits."""
@@ -229,6 +248,27 @@ class _ShardStart:
 
     def __getattr__(self, name):
         return getattr(self.rule, name)
+
+
+def _probe_images(data, shape):
+    """Two random [0, 1] images shaped like the batches of `data` (without reading it), or None.
+
+    The shape comes from the model (`shape`, if fully known) or from a
+    `tf.data.Dataset`'s element spec; the output check needs no real images.
+    """
+    if shape is None or any(s is None for s in shape):
+        shape = None
+        try:
+            import tensorflow as tf
+        except ImportError:
+            return None
+        if isinstance(data, tf.data.Dataset):
+            spec = keras.utils.unpack_x_y_sample_weight(data.element_spec)[0]
+            dims = tuple(getattr(spec, "shape", ()))[1:]
+            shape = dims if len(dims) == 3 and all(d is not None for d in dims) else None
+    if shape is None:
+        return None
+    return np.random.default_rng(0).random((2, *shape)).astype("float32")
 
 
 def _stateless_metrics(metrics, metrics_vars, updates):
