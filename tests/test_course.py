@@ -253,3 +253,33 @@ def test_hidden_tests_are_merged_per_stage(tmp_path):
     merged = with_hidden_tests(src, private, "00_x", tmp_path / "merged.zip")
     assert question_points(merged) == {"q00_a": 1, "q00_extra": 3}, "only stage 00's extra tests are added"
     assert with_hidden_tests(src, None, "00_x", tmp_path / "unused.zip") == src
+
+
+def test_colab_versions_within_bounds_and_cell_hooks():
+    """Colab's recorded versions (course/colab_versions.txt) satisfy setup.cfg's bounds, so the setup
+    cell's pip keeps Colab's TensorFlow and Keras; every notebook's cell honours the two test hooks
+    course/colab_check.py uses (the check itself runs in .ci/wheel: it needs a wheel and uv)."""
+    import configparser
+
+    from packaging.requirements import Requirement
+
+    from course import colab_check
+
+    pins, python = colab_check.colab_versions()
+    assert {"tensorflow", "keras", "numpy"} <= set(pins) and python.startswith("3.")
+    text = colab_check.VERSIONS.read_text()
+    assert "Source:" in text and "20" in text.split("Source:")[1][:200], "the file names its source and date"
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    for line in cfg["options"]["install_requires"].split("\n"):
+        if line.strip():
+            req = Requirement(line.strip())
+            if req.name in pins:
+                assert req.specifier.contains(pins[req.name]), f"Colab's {req.name} {pins[req.name]} is outside {req}"
+    cells = colab_check.setup_cells()
+    assert sum(len(names) for names in cells.values()) == len(config.stages())
+    for source in cells:
+        assert "ROBUSTKERAS_COLAB_SOURCE" in source and "ROBUSTKERAS_COLAB_PACKAGE" in source
+        assert config.repo_url() in source, "unset, the cell clones the configured repository"
+    with pytest.raises(ValueError, match="Expected `name==version` lines"):
+        colab_check.colab_versions(ROOT / "setup.cfg")
