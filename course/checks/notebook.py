@@ -636,10 +636,9 @@ def own_work_violations(source, names, forbidden, *, allowed=None, statements=No
                 found.setdefault("(unreadable)", "source too deeply nested to check")
         for hit, via in found.items():
             if hit.startswith(INDIRECT_USE):
-                messages.append(f"`{answer}` uses `{hit[len(INDIRECT_USE):]}` through {via}: an answer may not reach "
-                                "code by a name the grader cannot read (a computed getattr, importlib, sys.modules, "
-                                "gc, pickle, a registry, a module as a value, namespace internals, private modules "
-                                "such as keras.src or tf.raw_ops): call the functions it uses directly.")
+                messages.append(f"`{answer}` uses `{hit[len(INDIRECT_USE):]}` through {via}, a way around the "
+                                "own-work check (computed getattr, importlib, sys.modules, gc, pickle, registries, "
+                                "private modules such as keras.src, tf.raw_ops): call what it uses directly.")
             elif hit.startswith(UNBOUND_USE):
                 messages.append(f"`{answer}` uses `{hit[len(UNBOUND_USE):]}`, which no import, def, class or constant "
                                 "of the notebook defines (the grader runs only those): define it in one of them.")
