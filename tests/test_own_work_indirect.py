@@ -101,3 +101,12 @@ def test_masters_have_no_violation(stage):
     master = config.SOLUTIONS / f"{stage}.py"
     for check in stage_checks(stage):
         assert own_work_violations(master, check.names, check.forbidden, allowed=check.allowed) == [], check.question
+
+
+def test_reading_never_imports_a_module_the_notebook_names():
+    """The grader's process reads the notebook: naming a module (`this` prints, `antigravity` opens a
+    browser) must not import it there."""
+    assert "this" not in sys.modules
+    source = "import this\nfrom this import *\ndef softmax(z):\n    return this.s + d\n"
+    _violations(source)
+    assert "this" not in sys.modules

@@ -485,10 +485,28 @@ def _free(head, env):
         return None
     if hasattr(builtins, head):
         return f"builtins.{head}"
-    for module in env.get("*", []):
-        if _has(_import(module) or object(), head):
+    for module in env.get("*", []):   # only a module the grader has loaded: reading never imports
+        if _has(_loaded(module) or object(), head):
             return f"{module}.{head}"
     return None
+
+
+def _loaded(dotted):
+    """The object a dotted name names, walked through modules already loaded and attributes only
+    (the grader's process never imports a module because a notebook names it); None if not found."""
+    parts = dotted.split(".")
+    obj = sys.modules.get(parts[0])
+    for i in range(1, len(parts)):
+        if obj is None:
+            return None
+        try:
+            value = getattr(obj, parts[i], _MISSING)   # a loaded package's lazy attributes are its own
+        except Exception:
+            value = _MISSING
+        if value is _MISSING:
+            value = sys.modules.get(".".join(parts[:i + 1]), _MISSING)
+        obj = None if value is _MISSING else value
+    return obj
 
 
 def _indirect(dotted):
@@ -744,8 +762,7 @@ def _judge(dotted, node, reach, found):
     if _indirect(dotted):
         found.setdefault(INDIRECT_USE + dotted, f"`{_short(node)}`")
     elif not dotted.startswith("builtins.") and dotted.count(".") < 8:
-        path = reach.path(dotted)
-        if len(path) == len(dotted.split(".")) and inspect.ismodule(path[-1]):
+        if inspect.ismodule(_loaded(dotted)):
             found.setdefault(INDIRECT_USE + dotted + " (a module as a value)", f"`{_short(node)}`")
 
 
