@@ -452,6 +452,7 @@ def parse_args(argv):
         if args.out is None:
             parser.error("Expected --out DIR with --merge (where the joined grades.json/csv go). Received: none")
         args.out = args.out.resolve()
+        _check_out(parser, args.out)
         return args
     if args.submissions is None:
         parser.error("Expected a folder of notebooks (or --merge DIR...). Received: none")
@@ -469,9 +470,24 @@ def parse_args(argv):
     if not args.submissions.is_dir():
         parser.error(f"Expected a folder of notebooks. Received: {shown(args.submissions)}")
     args.out = (args.out or args.submissions).resolve()
+    _check_out(parser, args.out)
     args.threads = max(1, (os.cpu_count() or 1) // args.jobs)
     args.seed = secrets.randbelow(2**31) if args.seed is None else args.seed
     return args
+
+
+GRADE_BOOK = ("grades.json", "grades.csv", "grades.partial.json", "grades.partial.csv")
+
+
+def _check_out(parser, out):
+    """Refuse, before any grading, an `--out` where a folder holds a grade book's name (a student
+    folder called `grades.csv` in the submissions folder, the default `--out`): the rename that
+    writes the grade book would fail after the whole batch was graded."""
+    for name in GRADE_BOOK:
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            parser.error(f"Expected --out to have room for the grade book ({', '.join(GRADE_BOOK[:2])}). "
+                         f"Received: a folder {shown(path)} there (a student's?): pass --out DIR, another folder")
 
 
 def main(argv=None):

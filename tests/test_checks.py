@@ -271,14 +271,16 @@ def test_plausible_wrong_answer_scores_zero(case):
 
 
 def test_reference_implementation_scores_nothing_at_run_time():
-    """Reached through getattr, past the AST: the patched stub raises inside the probe."""
+    """Reached through a computed getattr: the AST refuses the route (review of issue 29), and the
+    patched stub, the second line, still raises inside the probe."""
     cheat = with_override("02_adversarial_examples", '''
 def fgsm(model, x, y, eps):
     import importlib
     return getattr(importlib.import_module("robustkeras.attacks"), "fg" + "sm")(model, x, y, eps=eps)
 ''')
     check = {c.question: c for c in stage_checks("02_adversarial_examples")}["q02_fgsm"]
-    assert own_work_violations(cheat, check.names, check.forbidden) == []   # the AST cannot see it
+    found = " ".join(own_work_violations(cheat, check.names, check.forbidden))
+    assert "builtins.getattr" in found and "importlib" in found
     fraction, message = grade("02_adversarial_examples", cheat, only={"q02_fgsm"})["q02_fgsm"]
     assert fraction == 0.0 and "reference implementation used" in message
 

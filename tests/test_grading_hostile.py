@@ -222,6 +222,25 @@ def test_merge_refuses_shards_of_different_runs(tmp_path):
         grade.main([str(tmp_path), "--shard", "0/2"])                 # no --seed
 
 
+def test_a_student_folder_named_like_the_grade_book_is_refused_before_grading(tmp_path, capsys):
+    """Review of issue 29: a student folder `grades.csv` in the submissions folder (the default --out)
+    let the whole batch be graded, then the grade book's rename failed (IsADirectoryError, no CSV).
+    Now refused at once, naming the folder; with --out elsewhere the batch runs."""
+    subs = tmp_path / "subs"
+    for name in ("grades.csv", "grades.json"):
+        (subs / name).mkdir(parents=True)
+        (subs / name / f"{STAGE}.ipynb").write_text("{")
+        start = time.time()
+        with pytest.raises(SystemExit):
+            grade.main([str(subs), "--jobs", "1"])
+        assert f"a folder {subs / name} there" in capsys.readouterr().err and time.time() - start < 5
+        with pytest.raises(SystemExit):
+            grade.main(["--merge", str(tmp_path), "--out", str(subs)])
+        assert "room for the grade book" in capsys.readouterr().err
+        (subs / name / f"{STAGE}.ipynb").unlink()
+        (subs / name).rmdir()
+
+
 # --------------------------------------------------------------------------- one batch, sandboxed
 @pytest.fixture(scope="module")
 def stage00(tmp_path_factory):

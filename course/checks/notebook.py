@@ -49,6 +49,30 @@ RUNTIME_ROOTS = ("robustkeras", "keras", "scipy")
 LIBRARY = "robustkeras"   # the package whose every function and class is refused unless allowed
 _KEEP = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _UNDO = []  # (owner, attribute, had_it, old value), in patch order
+# What no answer may reach, whatever the exercise: ways to reach code by a name the AST cannot read
+# (a computed `getattr`, `importlib`, `sys.modules`, `gc`, pickles, registries that look a function
+# up by string) and private or low-level namespaces that hold a second copy of the library's and
+# the framework's functions (`keras.src`, `tf.raw_ops`, `tf.compat`). A dotted name is refused when
+# it is one of these or lies under one.
+INDIRECT = ("builtins.getattr", "builtins.__import__", "builtins.eval", "builtins.exec", "builtins.compile",
+            "builtins.globals", "builtins.locals", "builtins.vars", "builtins.__builtins__", "builtins.__loader__",
+            "builtins.breakpoint", "importlib", "sys.modules", "sys._getframe", "gc", "pickle", "_pickle", "marshal",
+            "copyreg", "dill", "cloudpickle", "joblib", "ctypes", "types", "inspect", "runpy", "pkgutil", "zipimport",
+            "operator.attrgetter", "operator.methodcaller", "keras.src", "keras.saving",
+            "keras.utils.get_registered_object", "keras.utils.deserialize_keras_object",
+            "keras.activations.get", "keras.activations.deserialize", "keras.losses.get", "keras.losses.deserialize",
+            "keras.metrics.get", "keras.metrics.deserialize", "tensorflow.raw_ops", "tensorflow.compat",
+            "tensorflow.python", "jax._src", "course")
+# Attributes that open a namespace or a function's insides (`keras.ops.__dict__["softmax"]`).
+INDIRECT_ATTRIBUTES = frozenset({
+    "__dict__", "__globals__", "__builtins__", "__getattribute__", "__getattr__", "__subclasses__", "__code__",
+    "__closure__", "__loader__", "__spec__", "__reduce__", "__reduce_ex__", "__self__", "__wrapped__", "__func__",
+    "__mro__", "__bases__", "__base__", "__import__", "__defaults__", "__kwdefaults__", "f_globals", "f_locals",
+    "f_back", "gi_frame", "tb_frame"})
+# Names a function may use without a statement binding them (the grader's run defines these).
+_FREE_OK = frozenset({"GRADING", "__name__", "display", "get_ipython", "In", "Out"})
+INDIRECT_USE = "indirect: "
+UNBOUND_USE = "unbound: "
 
 
 # CPython 3.11 keeps the AST constructor's recursion depth per interpreter, not per thread: two
@@ -416,6 +440,8 @@ def _bindings(statements):
             for alias in node.names:
                 if alias.name != "*":
                     env[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                else:   # `from m import *`: a name no statement binds is looked up in m (see `_dotted`)
+                    env["*"] = [*env.get("*", []), node.module]
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             env[node.name] = _Def(node.name, node, dict(env))
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
@@ -444,12 +470,48 @@ def _alias_value(value, env):
     if chain is None:
         return None
     head, rest = chain[0], chain[1:]
-    bound = env.get(head)
+    bound = env.get(head) if head in env else _free(head, env)
     if isinstance(bound, str):
         return ".".join([bound, *rest])
     if isinstance(bound, _Def) and not rest:
         return bound
     return None
+
+
+def _free(head, env):
+    """A name no statement binds: a builtin (`builtins.getattr`), a name of a star-imported module,
+    or None (nothing the grader's run defines)."""
+    if head == "*":
+        return None
+    if hasattr(builtins, head):
+        return f"builtins.{head}"
+    for module in env.get("*", []):   # only a module the grader has loaded: reading never imports
+        if _has(_loaded(module) or object(), head):
+            return f"{module}.{head}"
+    return None
+
+
+def _loaded(dotted):
+    """The object a dotted name names, walked through modules already loaded and attributes only
+    (the grader's process never imports a module because a notebook names it); None if not found."""
+    parts = dotted.split(".")
+    obj = sys.modules.get(parts[0])
+    for i in range(1, len(parts)):
+        if obj is None:
+            return None
+        try:
+            value = getattr(obj, parts[i], _MISSING)   # a loaded package's lazy attributes are its own
+        except Exception:
+            value = _MISSING
+        if value is _MISSING:
+            value = sys.modules.get(".".join(parts[:i + 1]), _MISSING)
+        obj = None if value is _MISSING else value
+    return obj
+
+
+def _indirect(dotted):
+    """Whether a dotted name is, or lies under, one of `INDIRECT`."""
+    return any(dotted == name or dotted.startswith(name + ".") for name in INDIRECT)
 
 
 def _chain(node):
@@ -475,6 +537,12 @@ def _local_names(func):
         for node in ast.walk(stmt):
             if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
                 stores.add(node.id)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                stores.add(node.name)
+            elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+                stores.add(node.name)
+            elif isinstance(node, ast.MatchMapping) and node.rest:
+                stores.add(node.rest)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 stores.add(node.name)
             elif isinstance(node, ast.arg):
@@ -502,6 +570,7 @@ class _Reach:
             self.targets.append((name, owner, obj))
         self.roots = {name.split(".")[0] for name in forbidden}
         self.allowed = None
+        self.binds_globals = False   # set by `own_work_violations` (see `_binds_globals`)
         if allowed is not None:
             self.roots.add(LIBRARY)
             self.allowed = [resolve(name)[2] for name in allowed]
@@ -512,15 +581,19 @@ class _Reach:
         is a library function or class that the allow-list does not hold."""
         if dotted.split(".")[0] not in self.roots:
             return []
-        if dotted not in self._cache:
-            self._cache[dotted] = _path(dotted)
-        path = self._cache[dotted]
+        path = self.path(dotted)
         found = [name for name, _, target in self.targets if any(obj is target for obj in path)]
         if self.allowed is not None and dotted.split(".")[0] == LIBRARY and not found:
             definitions = [obj for obj in path if _library_definition(obj)]
             if definitions and not any(obj is allowed for obj in path for allowed in self.allowed):
                 found.append(NOT_ALLOWED + dotted)
         return found
+
+    def path(self, dotted):
+        """`_path(dotted)`, cached."""
+        if dotted not in self._cache:
+            self._cache[dotted] = _path(dotted)
+        return self._cache[dotted]
 
     def inherited(self, dotted):
         """Forbidden names a class named `dotted` is or inherits (a method of a base class)."""
@@ -564,7 +637,9 @@ def own_work_violations(source, names, forbidden, *, allowed=None, statements=No
     if not forbidden and allowed is None:
         return []
     reach = _Reach(forbidden, allowed)
-    final = _bindings(definition_statements(source) if statements is None else statements)
+    statements = definition_statements(source) if statements is None else statements
+    final = _bindings(statements)
+    reach.binds_globals = _binds_globals(statements)
     messages = []
     for answer in names:
         found = {}
@@ -578,7 +653,14 @@ def own_work_violations(source, names, forbidden, *, allowed=None, statements=No
             except (RecursionError, MemoryError):
                 found.setdefault("(unreadable)", "source too deeply nested to check")
         for hit, via in found.items():
-            if hit.startswith(NOT_ALLOWED):
+            if hit.startswith(INDIRECT_USE):
+                messages.append(f"`{answer}` uses `{hit[len(INDIRECT_USE):]}` through {via}, a way around the "
+                                "own-work check (computed getattr, importlib, sys.modules, gc, pickle, registries, "
+                                "private modules such as keras.src, tf.raw_ops): call what it uses directly.")
+            elif hit.startswith(UNBOUND_USE):
+                messages.append(f"`{answer}` uses `{hit[len(UNBOUND_USE):]}`, which no import, def, class or constant "
+                                "of the notebook defines (the grader runs only those): define it in one of them.")
+            elif hit.startswith(NOT_ALLOWED):
                 allowed_text = ", ".join(f"`{a}`" for a in allowed) if allowed else "no function of robustkeras"
                 messages.append(f"`{answer}` uses `{hit[len(NOT_ALLOWED):]}` through {via}, which this exercise "
                                 f"does not allow (allowed from the library: {allowed_text}): write it yourself.")
@@ -591,15 +673,38 @@ def own_work_violations(source, names, forbidden, *, allowed=None, statements=No
     return messages
 
 
+_GLOBAL_WRITERS = frozenset({"globals", "vars", "locals", "exec", "eval", "setattr", "__import__", "compile",
+                             "__builtins__", "builtins", "importlib", "ctypes", "gc", "inspect", "sys"})
+
+
+def _binds_globals(statements):
+    """Whether the notebook's definitions hold code that can bind a module-level name the AST does not
+    see (`global`, a walrus in a default, `globals()`, `setattr`, `sys.modules`, ...). Only then is a
+    name that no statement binds a violation: otherwise it is an honest NameError at run time."""
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, (ast.Global, ast.NamedExpr)):
+                return True
+            if isinstance(node, ast.Name) and node.id in _GLOBAL_WRITERS:
+                return True
+            if isinstance(node, ast.Attribute) and node.attr in INDIRECT_ATTRIBUTES:
+                return True
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                    (name or "").split(".")[0] in _GLOBAL_WRITERS
+                    for name in [getattr(node, "module", None), *(a.name for a in node.names)]):
+                return True
+    return False
+
+
 def _walk_def(item, final, reach, found, seen):
     if id(item.node) in seen:
         return
     seen.add(id(item.node))
     node = item.node
-    todo = []  # (expression or statement, env, local names, local imports)
+    todo = []  # (expression or statement, env, local names, local imports, body)
     if isinstance(node, ast.ClassDef):
         for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
-            todo.append((expr, item.env, set(), {}))
+            todo.append((expr, item.env, set(), {}, False))
         for base in node.bases:
             dotted = _dotted(base, item.env, set(), {})
             if isinstance(dotted, str):
@@ -609,33 +714,67 @@ def _walk_def(item, final, reach, found, seen):
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 _function_parts(stmt, item.env, final, todo)
             else:
-                todo.append((stmt, item.env, set(), {}))
+                todo.append((stmt, item.env, set(), {}, False))
     else:
         _function_parts(node, item.env, final, todo)
-    for tree, env, stores, imports in todo:
+    for tree, env, stores, imports, body in todo:
         nodes = list(ast.walk(tree))
         inner = {id(sub.value) for sub in nodes if isinstance(sub, ast.Attribute)}  # judge whole chains only
+        for sub in nodes:
+            if isinstance(sub, ast.Attribute) and sub.attr in INDIRECT_ATTRIBUTES:
+                found.setdefault(INDIRECT_USE + sub.attr, f"`{_short(sub)}`")
+            elif isinstance(sub, ast.Call) and _constant_getattr(sub, env, stores, imports):
+                inner.add(id(sub.func))   # `getattr(keras.ops, "softmax")` is read as `keras.ops.softmax`
+                chain = _dotted(sub.args[0], env, stores, imports)
+                if isinstance(chain, str):
+                    inner.add(id(sub.args[0]))
+                    _judge(f"{chain}.{sub.args[1].value}", sub, reach, found)
         for sub in nodes:
             if id(sub) in inner or not isinstance(sub, (ast.Attribute, ast.Name)) or not isinstance(sub.ctx, ast.Load):
                 continue
             target = sub
             bound = _dotted(target, env, stores, imports)
             if isinstance(bound, str):
-                for hit in reach.hits(bound):
-                    found.setdefault(hit, f"`{ast.unparse(target)}`")
+                _judge(bound, target, reach, found)
             elif isinstance(bound, _Def):
                 _walk_def(bound, final, reach, found, seen)
+            elif body and reach.binds_globals and isinstance(target, ast.Name) and target.id not in _FREE_OK \
+                    and target.id not in stores | set(imports) | set(env):
+                found.setdefault(UNBOUND_USE + target.id, f"`{target.id}`")
+
+
+def _short(node):
+    return ast.unparse(node)[:60]
+
+
+def _constant_getattr(call, env, stores, imports):
+    """Whether `call` is `getattr(obj, "literal")` or `getattr(obj, "literal", default)`."""
+    return (_dotted(call.func, env, stores, imports) == "builtins.getattr" and 2 <= len(call.args) <= 3
+            and not call.keywords and not any(isinstance(a, ast.Starred) for a in call.args)
+            and isinstance(call.args[1], ast.Constant) and isinstance(call.args[1].value, str))
+
+
+def _judge(dotted, node, reach, found):
+    """Record what the dotted name `dotted` (written as `node`) reaches: forbidden names, names
+    outside the allow-list, a way to reach code by name, a module used as a value."""
+    for hit in reach.hits(dotted):
+        found.setdefault(hit, f"`{_short(node)}`")
+    if _indirect(dotted):
+        found.setdefault(INDIRECT_USE + dotted, f"`{_short(node)}`")
+    elif not dotted.startswith("builtins.") and dotted.count(".") < 8:
+        if inspect.ismodule(_loaded(dotted)):
+            found.setdefault(INDIRECT_USE + dotted + " (a module as a value)", f"`{_short(node)}`")
 
 
 def _function_parts(func, def_env, final, todo):
     """Definition-time parts (decorators, defaults, annotations) and the call-time body."""
     args = func.args
     for expr in [*getattr(func, "decorator_list", []), *args.defaults, *(d for d in args.kw_defaults if d is not None)]:
-        todo.append((expr, def_env, set(), {}))
+        todo.append((expr, def_env, set(), {}, False))
     stores, imports = _local_names(func)
     body = func.body if isinstance(func.body, list) else [func.body]
     for stmt in body:
-        todo.append((stmt, final, stores, imports))
+        todo.append((stmt, final, stores, imports, True))
 
 
 def _dotted(node, env, stores, imports):
@@ -649,7 +788,7 @@ def _dotted(node, env, stores, imports):
     elif head in stores:
         return None
     else:
-        bound = env.get(head)
+        bound = env.get(head) if head in env else _free(head, env)
     if isinstance(bound, str):
         return ".".join([bound, *rest])
     if isinstance(bound, _Def) and not rest:

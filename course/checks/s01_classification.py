@@ -77,11 +77,12 @@ def accuracy_verdict(outputs, seed):
 SOFTMAX = ("keras.ops.softmax", "keras.activations.softmax", "keras.ops.log_softmax", "keras.activations.log_softmax",
            "tensorflow.nn.softmax", "tensorflow.math.softmax", "tensorflow.nn.log_softmax",
            "tensorflow.math.log_softmax", "scipy.special.softmax", "scipy.special.log_softmax", "jax.nn.softmax",
-           "jax.nn.log_softmax", "keras.layers.Softmax")
+           "jax.nn.log_softmax", "keras.layers.Softmax", "keras.layers.Activation")
 CROSS_ENTROPY = ("robustkeras.attacks.losses.cross_entropy", "keras.ops.sparse_categorical_crossentropy",
                  "keras.losses.sparse_categorical_crossentropy", "keras.losses.SparseCategoricalCrossentropy",
                  "keras.ops.categorical_crossentropy", "keras.losses.categorical_crossentropy",
-                 "keras.losses.CategoricalCrossentropy", "keras.ops.logsumexp",
+                 "keras.losses.CategoricalCrossentropy", "keras.metrics.SparseCategoricalCrossentropy",
+                 "keras.metrics.CategoricalCrossentropy", "keras.ops.logsumexp",
                  "tensorflow.nn.sparse_softmax_cross_entropy_with_logits",
                  "tensorflow.nn.softmax_cross_entropy_with_logits", "tensorflow.math.reduce_logsumexp",
                  "scipy.special.logsumexp", "jax.nn.logsumexp", "keras.ops.log_softmax", "tensorflow.nn.log_softmax",
