@@ -184,7 +184,7 @@ def build_parser():
 
 # The library's argument names that a subcommand's flags feed under another name.
 _ALIASES = {"eval": {"name": "--model", "path": "--data", "state_path": "--state"},
-            "tour": {"name": "--model", "model_name": "--model"},
+            "tour": {"name": "--model", "model_name": "--model", "out_dir": "--out"},
             "train": {"name": "--arch", "path": "--data"}}
 
 

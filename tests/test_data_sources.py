@@ -111,3 +111,13 @@ def test_cli_eval_without_data_refuses_before_loading_the_model(user_home, monke
     assert cli.main(["eval", "--model", "fastnet_l2_robust", "--limit", "5"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and data.CIFAR10_URL in err[0] and "--data" in err[0]
+
+
+def test_cli_tour_with_an_unwritable_out_refuses_before_loading_a_model(tmp_path, monkeypatch, capsys):
+    from robustkeras import cli, pretrained
+
+    (tmp_path / "a-file").write_text("x")  # a folder under a file cannot be made, even by root
+    monkeypatch.setattr(pretrained, "load", lambda name: pytest.fail("a model was loaded before --out was checked"))
+    assert cli.main(["tour", "--quick", "--out", str(tmp_path / "a-file" / "tour")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Expected `--out`" in err[0] and "a-file" in err[0], err
