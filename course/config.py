@@ -91,9 +91,33 @@ _NAMES = {MADRY: "Madry et al. 2018, *Towards deep learning models resistant to 
           KOLTER_MADRY: "Kolter & Madry, *Adversarial robustness: theory and practice* (tutorial)"}
 
 
+API_PAGES = ROOT / "docs" / "api"     # the API reference's sources: one page per group of modules
+
+
+def _api_page(module):
+    """The docs/api page (its stem) whose `::: robustkeras.<module>` directive renders `module`."""
+    for page in sorted(API_PAGES.glob("*.md")):
+        if f"\n::: robustkeras.{module}\n" in "\n" + page.read_text(encoding="utf-8") + "\n":
+            return page.stem
+    raise ValueError(f"Expected a docs/api page with `::: robustkeras.{module}`. Received: none in {API_PAGES}")
+
+
 def api_url(name):
-    """The API reference's address of a library name such as `robustkeras.attacks.pgd`."""
-    return f"{API_DOCS_URL}#{name}"
+    """The API reference's address of a library name such as `robustkeras.attacks.pgd`.
+
+    mkdocstrings puts each module on its own page (`api/<page>/`) and anchors each object by its
+    dotted path; a function that a submodule of the same name shadows (`attacks.pgd`) is rendered
+    from that submodule, so its anchor is `robustkeras.attacks.pgd.pgd`.
+
+    Example:
+        >>> api_url("robustkeras.attacks.pgd").removeprefix(API_DOCS_URL)
+        'attacks/#robustkeras.attacks.pgd.pgd'
+    """
+    parts = name.split(".")
+    anchor = name
+    if (ROOT.joinpath(*parts[:-1]) / f"{parts[-1]}.py").is_file():  # shadowed by its own submodule
+        anchor = f"{name}.{parts[-1]}"
+    return f"{API_DOCS_URL}{_api_page(parts[1])}/#{anchor}"
 
 
 def reading_list(stem):

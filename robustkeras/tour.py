@@ -169,6 +169,19 @@ def _print_table(results):
         print(f"  {task:17s} {cells}")
 
 
+def _writable_folder(out_dir):
+    """`out_dir` created if needed; a ValueError naming it when it cannot be written."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".write-test").touch()
+        (out / ".write-test").unlink()
+    except OSError as err:
+        raise ValueError(f"Expected `out_dir` to be a folder the tour can write to. Received: out_dir={str(out_dir)!r} "
+                         f"({type(err).__name__}: {err.strerror or err})") from None
+    return out
+
+
 def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=False, seed=0, tasks=None, images=None,
              classes=None):
     """Run the synthesis tasks, write one PNG per task and `metrics.json` into `out_dir`.
@@ -195,6 +208,7 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
                                                 ([tasks] if isinstance(tasks, str) else tasks)]
     if not names:
         raise ValueError("Expected `tasks` to name at least one task. Received: tasks=[]")
+    out = _writable_folder(out_dir)  # before the models load: a bad folder fails in a second
     if isinstance(model_name, str) and model_name not in pretrained.manifest() and pretrained._user_entry(model_name):
         if images is None or classes is None:
             raise ValueError(f"Expected `images` and `classes` (--images DIR --classes FILE) for the converted model "
@@ -215,8 +229,6 @@ def run_tour(out_dir="tour_output", *, model_name="fastnet_l2_robust", quick=Fal
     chosen = pretrained.load_quantized(int8[model_name]).twin if model_name in int8 else pretrained.load(model_name)
     models = {"robust": chosen, "standard": pretrained.load("fastnet_standard"),
               "judge": pretrained.load("fastnet_judge"), "extractor": pretrained.load("fastnet_small_l2_robust")}
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     x, y = load_sample()
     results = {}
     for name in progress(names, desc="tour"):

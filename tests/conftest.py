@@ -13,6 +13,17 @@ from robustkeras.data import load_sample  # noqa: E402
 from robustkeras.models import get_model  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _no_network_probe(monkeypatch):
+    """No test contacts a host: the tfds reachability probe (robustkeras.data) answers "offline".
+
+    A test that needs another answer sets `data._reachable` itself.
+    """
+    from robustkeras import data
+
+    monkeypatch.setattr(data, "_reachable", lambda url, timeout=None: False)
+
+
 @pytest.fixture(scope="session")
 def sample():
     """The 200 bundled test images and labels."""

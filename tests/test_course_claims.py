@@ -370,7 +370,7 @@ def test_every_stage_links_its_reading_through_one_api_base(tmp_path, monkeypatc
     for m in config.stages():
         text = json.dumps(json.loads((tmp_path / "nb" / f"{m.stem}.ipynb").read_text()))
         assert "arxiv.org/abs/1906.09453), section" in text, m.stem
-        assert "https://docs.example.org/rk/api/#robustkeras." in text, m.stem
+        assert re.search(r"https://docs\.example\.org/rk/api/\w+/#robustkeras\.", text), m.stem
         assert "keras.io/" in text or "tensorflow.org/guide" in text, m.stem
         assert "robustkeras.github.io" not in text, m.stem
     for prefix, needed in (("02", ["1706.06083"]), ("03", ["1706.06083", "2003.01690"])):

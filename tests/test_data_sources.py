@@ -9,6 +9,8 @@ import pytest
 import robustkeras
 from robustkeras import data
 
+_REAL_REACHABLE = data._reachable  # module import runs before conftest's guard replaces it per test
+
 
 def _write_batches(folder, n_per_file=3):
     """A tiny official binary layout (`cifar-10-batches-bin/`), labels 0..9 cycling, pixel = label."""
@@ -62,13 +64,23 @@ def test_offline_refusal_is_fast_one_line_and_says_how(user_home, monkeypatch):
 
 
 def test_reachability_probe_gives_up_within_its_timeout(monkeypatch):
+    """The real probe, its network mocked (tests contact no host: conftest's guard stubs the probe elsewhere)."""
     import urllib.request
 
-    assert data._reachable("https://host.invalid/x", timeout=1.0) is False  # never resolves
+    def refused(*args, **kwargs):
+        raise OSError("Connection refused")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refused)  # offline: an error, not an answer
+    assert _REAL_REACHABLE("https://host.invalid/x", timeout=1.0) is False
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: time.sleep(5))  # a network that never answers
     start = time.perf_counter()
-    assert data._reachable(data.CIFAR10_URL, timeout=1.0) is False
+    assert _REAL_REACHABLE(data.CIFAR10_URL, timeout=1.0) is False
     assert time.perf_counter() - start < 3
+
+
+def test_tests_never_probe_the_network():
+    """conftest.py stubs the tfds reachability probe for every test: no test contacts a host."""
+    assert data._reachable is not _REAL_REACHABLE and data._reachable(data.CIFAR10_URL) is False
 
 
 def test_tfds_builder_reads_the_official_tarball_layout_download_mocked(user_home, monkeypatch):
@@ -99,3 +111,13 @@ def test_cli_eval_without_data_refuses_before_loading_the_model(user_home, monke
     assert cli.main(["eval", "--model", "fastnet_l2_robust", "--limit", "5"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and data.CIFAR10_URL in err[0] and "--data" in err[0]
+
+
+def test_cli_tour_with_an_unwritable_out_refuses_before_loading_a_model(tmp_path, monkeypatch, capsys):
+    from robustkeras import cli, pretrained
+
+    (tmp_path / "a-file").write_text("x")  # a folder under a file cannot be made, even by root
+    monkeypatch.setattr(pretrained, "load", lambda name: pytest.fail("a model was loaded before --out was checked"))
+    assert cli.main(["tour", "--quick", "--out", str(tmp_path / "a-file" / "tour")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Expected `--out`" in err[0] and "a-file" in err[0], err

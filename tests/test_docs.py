@@ -32,7 +32,7 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_same_test_command():
     assert test_command in (ROOT / ".ci" / "run").read_text()
 
 
-def test_every_block_runs_or_says_why_not(capsys):
+def test_every_block_runs_or_says_why_not(capsys, tmp_path):
     """What CI's `doc_blocks.py run` would skip, listed; a skip without a reason cannot be written."""
     blocks = _doc_blocks()
     skipped = blocks.report([ROOT / "README.md", ROOT / "docs"])
@@ -43,13 +43,10 @@ def test_every_block_runs_or_says_why_not(capsys):
     runs = [line for line in listing.splitlines() if line.endswith(" runs")]
     assert any(line.startswith(str(ROOT / "README.md")) and "[python]" in line for line in runs)
     assert all(len(b.skip) > 10 for b in skipped)  # a reason, not a bare marker
-    page = ROOT / "docs" / "_probe.md"
-    try:
-        page.write_text('<!-- docs-test: skip reason="needs a GPU" -->\n```bash\nnvidia-smi\n```\n\n'
-                        '```python\nprint(1)\n```\n\n```yaml\na: 1\n```\n')
-        found = blocks.extract(page)
-    finally:
-        page.unlink()
+    page = tmp_path / "probe.md"  # not in docs/: a test writes nothing into the working tree
+    page.write_text('<!-- docs-test: skip reason="needs a GPU" -->\n```bash\nnvidia-smi\n```\n\n'
+                    '```python\nprint(1)\n```\n\n```yaml\na: 1\n```\n')
+    found = blocks.extract(page)
     assert [(b.kind, b.skip) for b in found] == [("shell", "needs a GPU"), ("python", ""), (None, "")]
 
 
@@ -83,6 +80,45 @@ def test_api_reference_renders_every_public_name(module):
         has_doc = callable(value) and getattr(value, "__doc__", None)
         if shadowed or (attr in getattr(mod, "__all__", ()) and not has_doc and not callable(value)):
             assert any(d.endswith(f".{attr}") and d.startswith(name) for d in directives), f"{name}.{attr}"
+
+
+def _anchors_from_sources(page):
+    """The anchors mkdocstrings gives a docs/api page: each directive's path, and a module's public members."""
+    anchors = set()
+    for path in re.findall(r"^::: ([\w.]+)", page.read_text(), re.MULTILINE):
+        anchors.add(path)
+        try:
+            mod = importlib.import_module(path)
+        except ImportError:
+            continue
+        for attr in getattr(mod, "__all__", None) or [n for n in vars(mod) if not n.startswith("_")]:
+            if not (hasattr(mod, "__path__") and importlib.util.find_spec(f"{path}.{attr}")):  # not shadowed
+                anchors.add(f"{path}.{attr}")
+    return anchors
+
+
+def test_course_reading_links_land_on_an_anchor_of_the_api_reference():
+    """Every name in course/config.py READING links to `api/<page>/#<anchor>`: the page exists in docs/api
+    and renders that anchor (in the built site too, when `site/` was built: `mkdocs build`)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from course import config
+
+    names = sorted({n for entry in config.READING.values() for n in entry[3]})
+    assert names
+    for name in names:
+        url = config.api_url(name)
+        assert url.startswith(config.API_DOCS_URL), url
+        page, anchor = url.removeprefix(config.API_DOCS_URL).split("/#")
+        source = ROOT / "docs" / "api" / f"{page}.md"
+        assert source.is_file(), (name, url)
+        assert anchor in _anchors_from_sources(source), (name, url)
+        built = ROOT / "site" / "api" / page / "index.html"
+        if built.is_file():
+            assert f'id="{anchor}"' in built.read_text(), (name, url)
+    shadowed = config.api_url("robustkeras.attacks.pgd").removeprefix(config.API_DOCS_URL)
+    assert shadowed == "attacks/#robustkeras.attacks.pgd.pgd"  # the function, not its module
 
 
 def test_mkdocs_nav_lists_every_page_written():
@@ -138,3 +174,15 @@ def test_version_flag_and_citation_files(capsys):
     assert any("Santurkar" in str(ref["authors"]) for ref in citation["references"])
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_blocks_ci_runs_contact_no_host_and_start_no_server():
+    """A block that runs in CI (from the wheel, offline but for package registries) downloads nothing,
+    submits no cluster job and starts no server that waits forever: such a block says why it is skipped."""
+    blocks = _doc_blocks()
+    forbidden = re.compile(r"\b(curl|wget|huggingface-cli|sbatch|srun|kubectl)\b|https?://|robustkeras demo\b|"
+                           r"launch\(|pip install \"?robustkeras")
+    for page in blocks.pages([ROOT / "README.md", ROOT / "docs"]):
+        for block in blocks.extract(page):
+            if block.kind and not block.skip:
+                assert not forbidden.search(block.code), (block.where(), forbidden.search(block.code).group(0))
