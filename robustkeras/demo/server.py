@@ -11,6 +11,7 @@ import tempfile
 from robustkeras.demo.models import DEFAULT_MODEL, check_name, load
 
 LOOPBACK = "127.0.0.1"
+MAX_UPLOAD = "1mb"  # a 32x32 picture is a few KB: larger uploads are refused before they are read
 
 
 def _temporary_folder():
@@ -74,7 +75,8 @@ def launch(model=DEFAULT_MODEL, *, host=LOOPBACK, port=None, inline=None, block=
     try:
         app.launch(server_name=host, server_port=port, inline=inline, prevent_thread_lock=not block, share=False,
                    quiet=quiet, show_error=False, allowed_paths=[], blocked_paths=[], ssr_mode=False,
-                   mcp_server=False, enable_monitoring=False, css=CSS, footer_links=[])
+                   mcp_server=False, enable_monitoring=False, css=CSS, footer_links=[],
+                   max_file_size=MAX_UPLOAD)
     except OSError as err:  # a port in use, an address not on this machine
         raise ValueError(f"Expected `port` to be free on `host` {host}. Received: port={port} "
                          f"({' '.join(str(err).split('.')[0].split())})") from None
