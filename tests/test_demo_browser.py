@@ -169,7 +169,9 @@ def test_the_server_serves_only_its_own_files_and_writes_only_in_its_temporary_f
     mine = Path(__file__).resolve()
     secret = server["cwd"] / "secret.txt"
     secret.write_text("not for the page")
-    for path in (mine, secret, Path("/etc/passwd")):
+    served = next(server["tmp"].glob("robustkeras-demo-*"))
+    climb = f"{served}/../../cwd/secret.txt"  # out of the served folder with `..`
+    for path in (mine, secret, Path("/etc/passwd"), climb):
         for route in ("gradio_api/file=", "file="):
             response = page.request.get(server["url"] + route + str(path))
             assert response.status != 200 or "not for the page" not in response.text(), (route, path)

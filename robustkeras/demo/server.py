@@ -5,6 +5,7 @@ import importlib.util
 import ipaddress
 import os
 import shutil
+import socket
 import sys
 import tempfile
 
@@ -32,6 +33,20 @@ def _check_port(port):
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ValueError(f"Expected `port` to be an integer in [1, 65535] (or left out). Received: port={port!r}")
     return port
+
+
+def _check_free(host, port):
+    """Refuse a port already in use in a second, before the models load (Gradio would find out only after)."""
+    if port is None:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: a closed port is free
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise ValueError(f"Expected `port` to be free on `host` {host}. Received: port={port} "
+                             f"({err.strerror or err})") from None
 
 
 def _check_host(host):
@@ -67,6 +82,7 @@ def launch(model=DEFAULT_MODEL, *, host=LOOPBACK, port=None, inline=None, block=
         raise ModuleNotFoundError('The demo page needs Gradio: pip install "robustkeras[demo]"')
     model = check_name(model)  # before anything loads: a typo fails in a second
     host, port = _check_host(host), _check_port(port)
+    _check_free(host, port)
     folder = _temporary_folder()
     from robustkeras.demo.app import CSS, build_app  # imports Gradio (after the folder is set)
 
