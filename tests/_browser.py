@@ -72,6 +72,10 @@ def draw(page, elem, strokes, ink):
     The editor's tool bar floats over the canvas's left edge: keep columns above 0.15.
     """
     root = page.locator(f"#{elem}")
+    # A click just answered (even refused) leaves a pending overlay over the editor for a moment under load:
+    # strokes drawn then land on the overlay and are lost. Draw once no status tracker in it is pending.
+    page.wait_for_function("""sel => Array.from(document.querySelectorAll(sel + ' [data-testid="status-tracker"]'))
+                                 .every(t => t.classList.contains('hide'))""", arg=f"#{elem}", timeout=90_000)
     _wait_still(root)  # the editor loads its picture after the tab opens: a stroke drawn before that is dropped
     before = _ink_pixels(root, ink)
     root.get_by_role("button", name="Brush", exact=True).click()
