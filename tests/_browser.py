@@ -72,6 +72,11 @@ def draw(page, elem, strokes, ink):
     The editor's tool bar floats over the canvas's left edge: keep columns above 0.15.
     """
     root = page.locator(f"#{elem}")
+    # A click just answered (even refused) leaves a pending overlay over the editor for a moment under load:
+    # strokes drawn then land on the overlay and are lost. Draw once no status tracker in it is pending.
+    page.wait_for_function("""sel => Array.from(document.querySelectorAll(sel + ' [data-testid="status-tracker"]'))
+                                 .every(t => t.classList.contains('hide'))""", arg=f"#{elem}", timeout=90_000)
+    _wait_still(root)  # the editor loads its picture after the tab opens: a stroke drawn before that is dropped
     before = _ink_pixels(root, ink)
     root.get_by_role("button", name="Brush", exact=True).click()
     box = root.locator("canvas").first.bounding_box()
@@ -92,6 +97,22 @@ def draw(page, elem, strokes, ink):
         counts.append(_ink_pixels(root, ink))
     assert counts[-1] > before, f"the strokes never appeared on #{elem}"
     time.sleep(0.5)  # as a person would: the editor commits the stroke to its layer after showing it
+
+
+def _wait_still(root, timeout=15):
+    """Wait (at most `timeout` s, then go on) until two canvas screenshots 0.3 s apart are the same.
+
+    The editor loads its picture after the tab opens, and a stroke drawn before that is dropped. Best effort
+    only: an overlay that keeps moving (a status timer) must not fail the test; the strokes are checked after.
+    """
+    canvas = root.locator("canvas").first
+    shots = [canvas.screenshot()]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(0.3)
+        shots.append(canvas.screenshot())
+        if shots[-1] == shots[-2]:
+            return
 
 
 def _ink_pixels(root, ink):
@@ -119,6 +140,24 @@ def read_image(page, elem, previous=None, timeout=90_000):
     src = found["src"]
     big = np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB"), np.float32) / 255.0
     return src, big[::ZOOM, ::ZOOM]
+
+
+def click_for_message(page, selector, text, tries=3, timeout=20_000):
+    """Click `selector` until a toast holding `text` appears (a refused click changes nothing, so it may repeat).
+
+    Under load a click can land before the page has taken a value just typed in; a second click sees it.
+    Fails when no click of `tries` brings the message.
+    """
+    for attempt in range(tries):
+        page.click(selector)
+        try:
+            page.get_by_text(text).first.wait_for(timeout=timeout)
+            break
+        except Exception:  # noqa: BLE001 - retried; the last try fails below
+            if attempt == tries - 1:
+                shown = page.locator('[data-testid="toast-text"]').all_inner_texts()
+                raise AssertionError(f"no click on {selector} brought {text!r}; toasts: {shown}") from None
+    expect_message(page, text, timeout)
 
 
 def expect_message(page, text, timeout=30_000):

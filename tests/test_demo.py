@@ -103,3 +103,19 @@ def test_cli_refuses_an_unknown_model_before_loading_anything(capsys):
     assert "`--model`" in err and "fastnet_l2_robust" in err and "Traceback" not in err
     assert cli.main(["demo", "--port", "70000"]) == 2
     assert "`--port` to be an integer in [1, 65535]" in capsys.readouterr().err
+
+
+def test_cli_refuses_a_port_in_use_before_loading_anything(capsys):
+    import socket
+    import time
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        start = time.perf_counter()
+        assert cli.main(["demo", "--port", str(port)]) == 2
+        assert time.perf_counter() - start < 5, "refused before the models load"
+    err = capsys.readouterr().err
+    assert f"Expected `--port` to be free on `--host` 127.0.0.1. Received: --port={port}" in err
+    assert "Traceback" not in err

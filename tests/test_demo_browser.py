@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _browser import (CHROMIUM, CHROMIUM_ARGS, draw, expect_message, free_port, image_src, read_image,
+from _browser import (CHROMIUM, CHROMIUM_ARGS, click_for_message, draw, expect_message, free_port, image_src, read_image,
                       require_browser, screenshot, start_server, upload_png)
 from robustkeras import metrics, pretrained
 from robustkeras.data import CLASSES, load_sample
@@ -72,8 +72,7 @@ def _pick_class(page, elem, name):
 
 def test_sketch_robust_result_is_recognised_more_often_than_the_standard_control(page, judge):
     _tab(page, "Sketch → image")
-    page.click("#sketch-run")
-    expect_message(page, "Received: an empty canvas")
+    click_for_message(page, "#sketch-run", "Received: an empty canvas")
     draw(page, "sketch-canvas", STROKES, ink=(0, 0, 0))
     robust, standard = [], []
     src_r = src_s = None
@@ -96,9 +95,10 @@ def test_sketch_robust_result_is_recognised_more_often_than_the_standard_control
 def test_generation_shows_both_models_and_refuses_a_bad_seed_and_a_second_click(page):
     _tab(page, "Generate")
     page.locator("#generate-seed input").fill("-1")
-    page.click("#generate-run")
-    expect_message(page, "Expected the seed to be a whole number >= 0")
+    page.locator("#generate-seed input").press("Tab")
+    click_for_message(page, "#generate-run", "Expected the seed to be a whole number >= 0")
     page.locator("#generate-seed input").fill("3")
+    page.locator("#generate-seed input").press("Tab")
     _pick_class(page, "generate-class", "horse")
     page.click("#generate-run")
     page.click("#generate-run")  # while the first one runs
@@ -114,8 +114,7 @@ def test_inpainting_changes_the_painted_region_and_nothing_else(page, tmp_path):
     _tab(page, "Inpaint")
     upload_png(page, "inpaint-upload", np.zeros((40, 40, 3), np.uint8), tmp_path)
     expect_message(page, "Expected a 32x32 picture")
-    page.click("#inpaint-run")
-    expect_message(page, "Expected a painted mask")
+    click_for_message(page, "#inpaint-run", "Expected a painted mask")
     lo, hi = BOX
     draw(page, "inpaint-editor", [[(r, lo), (r, hi)] for r in np.linspace(lo, hi, 4)], ink=(255, 0, 255))
     page.click("#inpaint-run")
@@ -152,8 +151,7 @@ def test_translation_refuses_another_size_and_translates_a_picked_image(page, tm
 
 def test_feature_painting_undo_restores_the_previous_image(page):
     _tab(page, "Paint features")
-    page.click("#paint-run")
-    expect_message(page, "Expected a painted region")
+    click_for_message(page, "#paint-run", "Expected a painted region")
     _pick_class(page, "paint-class", "horse")
     draw(page, "paint-editor", [[(0.2, 0.2), (0.2, 0.8), (0.4, 0.8), (0.4, 0.2)]], ink=(0, 200, 255))
     page.click("#paint-run")
@@ -171,11 +169,19 @@ def test_the_server_serves_only_its_own_files_and_writes_only_in_its_temporary_f
     mine = Path(__file__).resolve()
     secret = server["cwd"] / "secret.txt"
     secret.write_text("not for the page")
-    for path in (mine, secret, Path("/etc/passwd")):
+    served = next(server["tmp"].glob("robustkeras-demo-*"))
+    climb = f"{served}/../../cwd/secret.txt"  # out of the served folder with `..`
+    for path in (mine, secret, Path("/etc/passwd"), climb):
         for route in ("gradio_api/file=", "file="):
             response = page.request.get(server["url"] + route + str(path))
             assert response.status != 200 or "not for the page" not in response.text(), (route, path)
             assert response.status in (403, 404), (route, path, response.status)
+    evil = page.request.post(server["url"] + "gradio_api/upload",
+                             multipart={"files": {"name": "../../../evil.png", "mimeType": "image/png", "buffer": b"x"}})
+    assert evil.status == 200 and all(Path(p).resolve().is_relative_to(server["tmp"].resolve()) for p in evil.json()), evil.text()
+    huge = page.request.post(server["url"] + "gradio_api/upload",
+                             multipart={"files": {"name": "big.png", "mimeType": "image/png", "buffer": bytes(2 << 20)}})
+    assert huge.status == 413, "an upload over the size limit is refused"
     src = image_src(page, "paint-result")
     assert str(server["tmp"]) in src.replace("%2F", "/"), src  # results are written in the temporary folder
     assert sorted(p.name for p in server["cwd"].iterdir()) == ["secret.txt"], "nothing written in the cwd"

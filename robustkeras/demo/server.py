@@ -5,12 +5,14 @@ import importlib.util
 import ipaddress
 import os
 import shutil
+import socket
 import sys
 import tempfile
 
 from robustkeras.demo.models import DEFAULT_MODEL, check_name, load
 
 LOOPBACK = "127.0.0.1"
+MAX_UPLOAD = "1mb"  # a 32x32 picture is a few KB: larger uploads are refused before they are read
 
 
 def _temporary_folder():
@@ -31,6 +33,20 @@ def _check_port(port):
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ValueError(f"Expected `port` to be an integer in [1, 65535] (or left out). Received: port={port!r}")
     return port
+
+
+def _check_free(host, port):
+    """Refuse a port already in use in a second, before the models load (Gradio would find out only after)."""
+    if port is None:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: a closed port is free
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise ValueError(f"Expected `port` to be free on `host` {host}. Received: port={port} "
+                             f"({err.strerror or err})") from None
 
 
 def _check_host(host):
@@ -66,6 +82,7 @@ def launch(model=DEFAULT_MODEL, *, host=LOOPBACK, port=None, inline=None, block=
         raise ModuleNotFoundError('The demo page needs Gradio: pip install "robustkeras[demo]"')
     model = check_name(model)  # before anything loads: a typo fails in a second
     host, port = _check_host(host), _check_port(port)
+    _check_free(host, port)
     folder = _temporary_folder()
     from robustkeras.demo.app import CSS, build_app  # imports Gradio (after the folder is set)
 
@@ -74,7 +91,8 @@ def launch(model=DEFAULT_MODEL, *, host=LOOPBACK, port=None, inline=None, block=
     try:
         app.launch(server_name=host, server_port=port, inline=inline, prevent_thread_lock=not block, share=False,
                    quiet=quiet, show_error=False, allowed_paths=[], blocked_paths=[], ssr_mode=False,
-                   mcp_server=False, enable_monitoring=False, css=CSS, footer_links=[])
+                   mcp_server=False, enable_monitoring=False, css=CSS, footer_links=[],
+                   max_file_size=MAX_UPLOAD)
     except OSError as err:  # a port in use, an address not on this machine
         raise ValueError(f"Expected `port` to be free on `host` {host}. Received: port={port} "
                          f"({' '.join(str(err).split('.')[0].split())})") from None
