@@ -1,9 +1,12 @@
 """The demo page in a real browser (Debian's Chromium driven by Playwright): every tab, bad input on each.
 
 In CI (`CI` set) a missing Chromium fails the test; on a workstation it skips.
-Screenshots of each tab are saved into docs/demo/ for docs/demo.md.
+Screenshots of each tab go into the test's temporary folder, or into the folder named by
+`ROBUSTKERAS_SCREENSHOTS` (`ROBUSTKERAS_SCREENSHOTS=docs/demo` refreshes docs/demo.md's pictures):
+a test never writes into the working tree by itself.
 """
 
+import os
 import signal
 from pathlib import Path
 
@@ -15,10 +18,16 @@ from _browser import (CHROMIUM, CHROMIUM_ARGS, click_for_message, draw, expect_m
 from robustkeras import metrics, pretrained
 from robustkeras.data import CLASSES, load_sample
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "demo"
 # A horizon and a triangle above it: the same strokes are drawn for every class.
 STROKES = [[(0.6, 0.15), (0.6, 0.95)], [(0.45, 0.3), (0.35, 0.5), (0.45, 0.7), (0.45, 0.3)]]
 BOX = (0.35, 0.65)  # the painted square (fraction of the canvas) on the inpainting tab
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    """Where the screenshots go (see the module docstring)."""
+    folder = os.environ.get("ROBUSTKERAS_SCREENSHOTS")
+    return Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +41,7 @@ def server(tmp_path_factory):
     yield {"url": url, "cwd": cwd, "tmp": tmp, "proc": proc}
     proc.send_signal(signal.SIGINT)  # as Ctrl-C: the server closes and removes its temporary folder
     try:
-        proc.wait(timeout=60)
+        proc.wait(timeout=180)  # a loaded machine can take a minute to stop the server
     except Exception:  # noqa: BLE001
         proc.kill()
         raise
@@ -70,7 +79,7 @@ def _pick_class(page, elem, name):
     page.get_by_role("option", name=name, exact=True).click()
 
 
-def test_sketch_robust_result_is_recognised_more_often_than_the_standard_control(page, judge):
+def test_sketch_robust_result_is_recognised_more_often_than_the_standard_control(page, judge, shots):
     _tab(page, "Sketch → image")
     click_for_message(page, "#sketch-run", "Received: an empty canvas")
     draw(page, "sketch-canvas", STROKES, ink=(0, 0, 0))
@@ -89,10 +98,10 @@ def test_sketch_robust_result_is_recognised_more_often_than_the_standard_control
     print(f"low-pass judge on the drawn strokes: robust {hits_robust:.1f}, standard {hits_standard:.1f}")
     assert hits_robust > hits_standard
     assert "low-pass judge" in page.locator("#sketch-robust-verdict").inner_text()
-    screenshot(page, DOCS / "sketch.png")
+    screenshot(page, shots / "sketch.png")
 
 
-def test_generation_shows_both_models_and_refuses_a_bad_seed_and_a_second_click(page):
+def test_generation_shows_both_models_and_refuses_a_bad_seed_and_a_second_click(page, shots):
     _tab(page, "Generate")
     page.locator("#generate-seed input").fill("-1")
     page.locator("#generate-seed input").press("Tab")
@@ -107,10 +116,10 @@ def test_generation_shows_both_models_and_refuses_a_bad_seed_and_a_second_click(
     _, standard = read_image(page, "generate-standard")
     assert robust.shape == standard.shape == (32, 64, 3)  # two images per model per click
     assert page.locator("#generate-standard-verdict").inner_text().count("low-pass judge") == 2
-    screenshot(page, DOCS / "generate.png")
+    screenshot(page, shots / "generate.png")
 
 
-def test_inpainting_changes_the_painted_region_and_nothing_else(page, tmp_path):
+def test_inpainting_changes_the_painted_region_and_nothing_else(page, tmp_path, shots):
     _tab(page, "Inpaint")
     upload_png(page, "inpaint-upload", np.zeros((40, 40, 3), np.uint8), tmp_path)
     expect_message(page, "Expected a 32x32 picture")
@@ -128,10 +137,10 @@ def test_inpainting_changes_the_painted_region_and_nothing_else(page, tmp_path):
     assert np.abs(filled - original)[inside].mean() > 0.03, "the painted region was filled"
     assert np.abs(filled - original)[~near].max() <= 1.5 / 255, "the rest kept every pixel"
     assert np.abs(masked - original)[inside].mean() > 0.03, "the masked picture shows the hole"
-    screenshot(page, DOCS / "inpaint.png")
+    screenshot(page, shots / "inpaint.png")
 
 
-def test_translation_refuses_another_size_and_translates_a_picked_image(page, tmp_path):
+def test_translation_refuses_another_size_and_translates_a_picked_image(page, tmp_path, shots):
     _tab(page, "Translate")
     upload_png(page, "translate-upload", np.zeros((40, 40, 3), np.uint8), tmp_path)
     expect_message(page, "Expected a 32x32 picture")
@@ -146,10 +155,10 @@ def test_translation_refuses_another_size_and_translates_a_picked_image(page, tm
     source = load_sample(8)[0][7]
     assert 0.005 < np.abs(translated - source).mean() < 0.2, "a visible edit, not a new picture"
     assert "p(deer)" in page.locator("#translate-result-verdict").inner_text()
-    screenshot(page, DOCS / "translate.png")
+    screenshot(page, shots / "translate.png")
 
 
-def test_feature_painting_undo_restores_the_previous_image(page):
+def test_feature_painting_undo_restores_the_previous_image(page, shots):
     _tab(page, "Paint features")
     click_for_message(page, "#paint-run", "Expected a painted region")
     _pick_class(page, "paint-class", "horse")
@@ -159,7 +168,7 @@ def test_feature_painting_undo_restores_the_previous_image(page):
     original = load_sample(1)[0][0]
     change = np.abs(painted - original).max(axis=-1)
     assert change[:14].mean() > 3 * change[18:].mean(), "the feature grew where the brush went"
-    screenshot(page, DOCS / "paint.png")
+    screenshot(page, shots / "paint.png")
     page.click("#paint-undo")
     _, undone = read_image(page, "paint-result", painted_src)
     np.testing.assert_allclose(undone, original, atol=1 / 255)  # the image before the stroke
