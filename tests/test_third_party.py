@@ -134,6 +134,14 @@ class _Rounding(keras.Model):
         return self.dense(ops.mean(ops.round(x * 4), axis=(1, 2)))
 
 
+@BACKENDS
+def test_a_gradient_zero_on_noise_or_on_some_images_is_not_refused(backend, request):
+    """The zero-gradient refusal is decided on the user's images, and on more than the first two."""
+    results = _results(backend, "gradient_zero_on_noise", request)
+    assert results["robust_accuracy"] == "accepted", results
+    assert isinstance(results["pgd"], float) and results["pgd"] > 0.01, results
+
+
 def test_the_gradient_of_a_subclassed_model_is_checked_on_the_images():
     x = np.random.default_rng(0).random((2, 8, 8, 3)).astype("float32")
     with pytest.raises(ValueError, match=r"`model` to have input gradients.*attacks\.square"):
