@@ -199,3 +199,13 @@ def test_trainer_checks_a_dataset_without_reading_it():
     trainer.compile(optimizer="sgd")
     with pytest.raises(ValueError, match="Expected `model` to return logits"):
         trainer.fit(ds, epochs=1, verbose=0)
+
+
+def test_labels_of_shape_n_by_1_as_keras_datasets_gives_them_are_class_ids():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 4, 3))
+    model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(inputs)))
+    x = np.random.default_rng(0).random((3, 4, 4, 3)).astype("float32")
+    y = np.array([0, 1, 2])
+    kw = dict(norm="l2", eps=0.5, step_size=0.2, steps=2)
+    np.testing.assert_array_equal(attacks.pgd(model, x, y[:, None], **kw), attacks.pgd(model, x, y, **kw))
