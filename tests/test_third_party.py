@@ -209,3 +209,19 @@ def test_labels_of_shape_n_by_1_as_keras_datasets_gives_them_are_class_ids():
     y = np.array([0, 1, 2])
     kw = dict(norm="l2", eps=0.5, step_size=0.2, steps=2)
     np.testing.assert_array_equal(attacks.pgd(model, x, y[:, None], **kw), attacks.pgd(model, x, y, **kw))
+
+
+def test_a_nested_model_ending_in_a_softmax_activation_without_dense_head_gives_its_logits():
+    """MobileNetV3's head (1x1 convolution, Flatten, softmax Activation) inside pixel_model's wrapper."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 4, 3))
+    h = keras.layers.Conv2D(3, 1)(keras.layers.GlobalAveragePooling2D(keepdims=True)(inputs))
+    base = keras.Model(inputs, keras.layers.Activation("softmax")(keras.layers.Flatten()(h)))
+    outer_in = keras.Input((4, 4, 3))
+    wrapped = keras.Model(outer_in, base(outer_in))
+    x = np.random.default_rng(0).random((2, 4, 4, 3)).astype("float32")
+    logits = np.asarray(introspect.logits_model(wrapped)(x))
+    np.testing.assert_allclose(np.asarray(ops.softmax(logits)), np.asarray(base(x)), atol=1e-6)
+    assert not np.allclose(logits.sum(-1), 1.0)
+    adv = attacks.pgd(wrapped, x, [0, 1], norm="l2", eps=0.5, step_size=0.2, steps=1)
+    assert np.abs(adv - x).max() > 0.01
