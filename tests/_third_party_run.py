@@ -164,9 +164,23 @@ def gradient_zero_on_noise():
     return out
 
 
+def generate_no_gradient():
+    """`synthesis.generate` (no user images: its starts are sampled) on a 32x32 10-class model rounding its pixels."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 3))
+    rounded = keras.layers.Lambda(lambda t: ops.round(t * 15) / 15)(inputs)
+    h = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, activation="relu")(rounded))
+    model = keras.Model(inputs, keras.layers.Dense(10)(h))
+    try:
+        synthesis.generate(model, [0, 1], steps=2, multiscale=False)
+        return "accepted"
+    except ValueError as err:
+        return str(err)
+
+
 CHECKS = {"trainer_losses": trainer_losses, "trainer_refusals": trainer_refusals,
           "integer_inputs": integer_inputs, "no_gradient": no_gradient,
-          "gradient_zero_on_noise": gradient_zero_on_noise}
+          "gradient_zero_on_noise": gradient_zero_on_noise, "generate_no_gradient": generate_no_gradient}
 
 if __name__ == "__main__":
     # argv: check names; "integer_inputs" takes its image count and variants from ROBUSTKERAS_TEST_INTEGER

@@ -142,6 +142,13 @@ def test_a_gradient_zero_on_noise_or_on_some_images_is_not_refused(backend, requ
     assert isinstance(results["pgd"], float) and results["pgd"] > 0.01, results
 
 
+@BACKENDS
+def test_generate_refuses_a_model_without_input_gradient(backend, request):
+    """Zero gradients on random images are decided on generate's sampled starts (no user images there)."""
+    message = _results(backend, "generate_no_gradient", request)
+    assert "input gradients" in message and "attacks.square" in message, message
+
+
 def test_the_gradient_of_a_subclassed_model_is_checked_on_the_images():
     x = np.random.default_rng(0).random((2, 8, 8, 3)).astype("float32")
     with pytest.raises(ValueError, match=r"`model` to have input gradients.*attacks\.square"):
