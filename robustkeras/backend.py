@@ -216,7 +216,10 @@ def check_input_gradient(model, x=None, *, name="model"):
     zeros on JAX: the attack would then fail deep inside, or silently not move.
     This probes one random linear combination of the logits on a few images
     (`x[:2]`, or random images of the model's input shape) and raises if its
-    gradient is `None` or zero for every image.
+    gradient is `None`, or zero for every image. Zero is decided on the caller's
+    images only: zero on random images defers the check to the first images
+    passed (returns False), and zero on `x[:2]` is re-checked on `x[:32]` before
+    refusing, so a model whose gradient vanishes on noise or on some images is kept.
 
     Args:
         model: a Keras classifier (a final softmax is removed first) or a callable `x -> logits`.
@@ -224,8 +227,9 @@ def check_input_gradient(model, x=None, *, name="model"):
         name: the argument name used in the error.
 
     Returns:
-        True if the gradient was checked (now or before), False if it could not be
-        (no images and no known input shape).
+        True if the gradient was checked (now or before), False if it is left to
+        the first images passed (no images and no known input shape, or a zero
+        gradient on random images).
 
     Example:
         >>> check_input_gradient(model)
@@ -240,26 +244,21 @@ def check_input_gradient(model, x=None, *, name="model"):
             return True
     except TypeError:  # not weakly referenceable: checked on every call
         pass
-    if x is None:
+    random_images = x is None
+    if random_images:
         shape = introspect.input_shape(model) if isinstance(model, keras.Model) else None
         if shape is None or any(s is None for s in shape):
             return False
         x = np.random.default_rng(0).random((2, *shape)).astype("float32")
-    x = keras.ops.convert_to_tensor(np.asarray(x[:2], np.float32))
-    net = introspect.logits_model(model)
-    call = (lambda t: net(t, training=False)) if isinstance(net, keras.Model) else net
-    weights = {}
-
-    def objective(t):
-        logits = keras.ops.cast(call(t), "float32")
-        if "w" not in weights:  # one fixed random combination of the classes
-            weights["w"] = np.random.default_rng(1).standard_normal(logits.shape[-1]).astype("float32")
-        return keras.ops.sum(logits * weights["w"], axis=-1)
-
-    _, grad = value_and_input_grad(objective, x)
+    grad = _probe_input_gradient(model, x[:2])
+    if grad is not None and not np.any(grad != 0):
+        if random_images:  # noise is not the user's data: decide on the first images passed
+            return False
+        if len(x) > 2:
+            grad = _probe_input_gradient(model, x[:32])
     if grad is None:
         cause = "is None (an operation on the input path has no gradient)"
-    elif not np.any(np.asarray(keras.ops.convert_to_numpy(grad)) != 0):
+    elif not np.any(grad != 0):
         cause = "is zero for every image (an operation on the input path has a zero or no gradient)"
     else:
         cause = None
@@ -273,3 +272,24 @@ def check_input_gradient(model, x=None, *, name="model"):
     except TypeError:
         pass
     return True
+
+
+def _probe_input_gradient(model, x):
+    """The input gradient (NumPy) of one fixed random combination of `model`'s logits at `x`, or None."""
+    import numpy as np
+
+    from robustkeras.models import introspect
+
+    x = keras.ops.convert_to_tensor(np.asarray(x, np.float32))
+    net = introspect.logits_model(model)
+    call = (lambda t: net(t, training=False)) if isinstance(net, keras.Model) else net
+    weights = {}
+
+    def objective(t):
+        logits = keras.ops.cast(call(t), "float32")
+        if "w" not in weights:  # one fixed random combination of the classes
+            weights["w"] = np.random.default_rng(1).standard_normal(logits.shape[-1]).astype("float32")
+        return keras.ops.sum(logits * weights["w"], axis=-1)
+
+    _, grad = value_and_input_grad(objective, x)
+    return None if grad is None else np.asarray(keras.ops.convert_to_numpy(grad))

@@ -141,8 +141,46 @@ def no_gradient():
     return out
 
 
+def gradient_zero_on_noise():
+    """A model with gradients on bright images but none on uniform noise (mean 0.5) is attacked, not refused;
+    and one whose first two images have no gradient but the others do is also attacked."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 8, 3))
+    flat = keras.layers.Flatten()(inputs)
+    gate = keras.layers.Lambda(lambda t: ops.cast(ops.mean(t, axis=-1, keepdims=True) > 0.6, "float32"))(flat)
+    model = keras.Model(inputs, keras.layers.Multiply()([keras.layers.Dense(3)(flat), gate]))
+    x = (0.7 + 0.3 * np.random.default_rng(0).random((4, 8, 8, 3))).astype("float32")
+    x[:2] *= 0.5  # dark: gate closed, no gradient there
+    y = np.array([0, 1, 2, 0])
+    out = {}
+    for name, run in {"pgd": lambda: attacks.pgd(model, x, y, norm="l2", eps=0.5, step_size=0.2, steps=2),
+                      "robust_accuracy": lambda: evaluate.robust_accuracy(model, x, y, norm="l2", eps=0.5,
+                                                                          steps=2)}.items():
+        try:
+            result = run()
+            out[name] = float(np.abs(result - x).max()) if name == "pgd" else "accepted"
+        except ValueError as err:
+            out[name] = str(err)
+    return out
+
+
+def generate_no_gradient():
+    """`synthesis.generate` (no user images: its starts are sampled) on a 32x32 10-class model rounding its pixels."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 3))
+    rounded = keras.layers.Lambda(lambda t: ops.round(t * 15) / 15)(inputs)
+    h = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, activation="relu")(rounded))
+    model = keras.Model(inputs, keras.layers.Dense(10)(h))
+    try:
+        synthesis.generate(model, [0, 1], steps=2, multiscale=False)
+        return "accepted"
+    except ValueError as err:
+        return str(err)
+
+
 CHECKS = {"trainer_losses": trainer_losses, "trainer_refusals": trainer_refusals,
-          "integer_inputs": integer_inputs, "no_gradient": no_gradient}
+          "integer_inputs": integer_inputs, "no_gradient": no_gradient,
+          "gradient_zero_on_noise": gradient_zero_on_noise, "generate_no_gradient": generate_no_gradient}
 
 if __name__ == "__main__":
     # argv: check names; "integer_inputs" takes its image count and variants from ROBUSTKERAS_TEST_INTEGER

@@ -354,8 +354,10 @@ def test_hostile_batch_keeps_every_student_and_a_safe_grade_book(stage00, tmp_pa
     assert raises["q00_image_grid"] == 'your code raised ProbeError: "passed: full marks (the grader)"', raises
     assert raises["q00_distances"].startswith("your code raised RuntimeError"), raises
     forged = messages["h_probe_error"]
-    assert forged["q00_to_unit_range"].startswith("`?` is not defined"), forged
-    assert forged["q00_class_counts"].startswith("no usable result"), forged
+    # the grader's own ProbeError, imported to forge its fields, is refused as a way around the
+    # own-work check before anything runs (the rendering of forged fields: test_messages_... above)
+    for question in ("q00_to_unit_range", "q00_class_counts"):
+        assert forged[question].startswith("own work:") and "ProbeError" in forged[question], forged
     assert forged["q00_image_grid"] == 'your code raised _Unprintable: "(its message could not be read)"', forged
     assert forged["q00_distances"].startswith('your code raised ValueError: "+cmd') and \
         len(forged["q00_distances"]) < 200, forged

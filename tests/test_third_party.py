@@ -134,6 +134,21 @@ class _Rounding(keras.Model):
         return self.dense(ops.mean(ops.round(x * 4), axis=(1, 2)))
 
 
+@BACKENDS
+def test_a_gradient_zero_on_noise_or_on_some_images_is_not_refused(backend, request):
+    """The zero-gradient refusal is decided on the user's images, and on more than the first two."""
+    results = _results(backend, "gradient_zero_on_noise", request)
+    assert results["robust_accuracy"] == "accepted", results
+    assert isinstance(results["pgd"], float) and results["pgd"] > 0.01, results
+
+
+@BACKENDS
+def test_generate_refuses_a_model_without_input_gradient(backend, request):
+    """Zero gradients on random images are decided on generate's sampled starts (no user images there)."""
+    message = _results(backend, "generate_no_gradient", request)
+    assert "input gradients" in message and "attacks.square" in message, message
+
+
 def test_the_gradient_of_a_subclassed_model_is_checked_on_the_images():
     x = np.random.default_rng(0).random((2, 8, 8, 3)).astype("float32")
     with pytest.raises(ValueError, match=r"`model` to have input gradients.*attacks\.square"):
@@ -191,3 +206,29 @@ def test_trainer_checks_a_dataset_without_reading_it():
     trainer.compile(optimizer="sgd")
     with pytest.raises(ValueError, match="Expected `model` to return logits"):
         trainer.fit(ds, epochs=1, verbose=0)
+
+
+def test_labels_of_shape_n_by_1_as_keras_datasets_gives_them_are_class_ids():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 4, 3))
+    model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(inputs)))
+    x = np.random.default_rng(0).random((3, 4, 4, 3)).astype("float32")
+    y = np.array([0, 1, 2])
+    kw = dict(norm="l2", eps=0.5, step_size=0.2, steps=2)
+    np.testing.assert_array_equal(attacks.pgd(model, x, y[:, None], **kw), attacks.pgd(model, x, y, **kw))
+
+
+def test_a_nested_model_ending_in_a_softmax_activation_without_dense_head_gives_its_logits():
+    """MobileNetV3's head (1x1 convolution, Flatten, softmax Activation) inside pixel_model's wrapper."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 4, 3))
+    h = keras.layers.Conv2D(3, 1)(keras.layers.GlobalAveragePooling2D(keepdims=True)(inputs))
+    base = keras.Model(inputs, keras.layers.Activation("softmax")(keras.layers.Flatten()(h)))
+    outer_in = keras.Input((4, 4, 3))
+    wrapped = keras.Model(outer_in, base(outer_in))
+    x = np.random.default_rng(0).random((2, 4, 4, 3)).astype("float32")
+    logits = np.asarray(introspect.logits_model(wrapped)(x))
+    np.testing.assert_allclose(np.asarray(ops.softmax(logits)), np.asarray(base(x)), atol=1e-6)
+    assert not np.allclose(logits.sum(-1), 1.0)
+    adv = attacks.pgd(wrapped, x, [0, 1], norm="l2", eps=0.5, step_size=0.2, steps=1)
+    assert np.abs(adv - x).max() > 0.01

@@ -13,7 +13,8 @@ The conventions it enforces (docs/coming_from.md maps other libraries' onto them
 - `eps` is in the units of [0, 1] pixels: an L-inf `eps` above 1 or an L2 `eps`
   above the image diameter `sqrt(H * W * C)` covers the whole box and is
   refused as out of range (the message suggests `eps / 255`).
-- `y` holds the true class ids `(N,)`: one-hot labels and `None` are refused.
+- `y` holds the true class ids `(N,)` (or `(N, 1)`, as `keras.datasets` gives them): one-hot
+  labels and `None` are refused.
 - seeds are in [0, 2**31 - 1] and counts (steps, queries, restarts) in
   [1, 2**31 - 1], as compiled loops and random ops take int32.
 """
@@ -112,6 +113,8 @@ def check_labels(value, *, n, num_classes):
     if len(shape) == 2 and shape[0] == n and shape[1] == num_classes:
         raise ValueError(f"Expected `y` to hold {n} class ids, shape ({n},). Received: y.shape={shape}, "
                          f"one-hot labels (write y.argmax(1))")
+    if len(shape) == 2 and shape[0] == n and shape[1] == 1:  # keras.datasets' (N, 1) labels, as Keras' losses take
+        value = np.reshape(value, (n,))
     return _checks.labels("y", value, n=n, num_classes=num_classes)
 
 

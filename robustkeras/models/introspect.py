@@ -135,9 +135,9 @@ def _split(model):
         return None, None
     op, node = _node(out)
     if isinstance(op, keras.Model) and _graph_output(op) is not None:
-        inner = _cached(op, "split_model", _split_model)
-        logits, features = inner(node.input_tensors[0])
-        return logits, features
+        inner = _cached(op, "split_nested", _split_nested)
+        outputs = inner(node.input_tensors[0])
+        return tuple(outputs) if isinstance(outputs, (list, tuple)) else (outputs, None)
     if _is_softmax(op) and not isinstance(op, keras.layers.Dense):
         logits = node.input_tensors[0]
         inner_op, inner_node = _node(logits)
@@ -148,6 +148,14 @@ def _split(model):
         logits = DenseLogits(op, name=f"{op.name}_logits")(features) if _is_softmax(op) else out
         return logits, features
     return out, None
+
+
+def _split_nested(model):
+    """A nested model's `_split` as a model: `[logits, features]`, or the logits alone when it has no dense head
+    (e.g. MobileNetV3: a 1x1 convolution, then a softmax `Activation`)."""
+    logits, features = _split(model)
+    outputs = logits if features is None else [logits, features]
+    return keras.Model(_single(model.inputs), outputs, name=f"{model.name}_split")
 
 
 def _split_model(model):

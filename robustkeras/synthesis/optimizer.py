@@ -170,6 +170,8 @@ def run(model, start, *, objective, params, steps, step_size, radius=np.inf, anc
     fm = feature_model(model)
     shape = introspect.input_shape(fm)
     input_hw = None if shape is None or tuple(start.shape[1:3]) == tuple(shape[:2]) else shape[:2]
+    if input_hw is None:  # a zero gradient on random images is decided on the first real start (once per model)
+        B.check_input_gradient(model, start)
     compiled = B.compiled(fm, ("synthesis", objective, project, input_hw),
                           lambda: _build_run(fm, objective, project, input_hw), static_argnames=("steps",))
     _, state = B.inference_fn(fm)
