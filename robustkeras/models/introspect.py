@@ -44,25 +44,26 @@ def input_shape(model):
         >>> input_shape(keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3)))
         (32, 32, 3)
     """
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
+    first = _first_input(model)
+    if first is None:
         return None
-    if not inputs:
-        return None
-    shape = tuple(inputs[0].shape[1:])
+    shape = tuple(first.shape[1:])
     return shape if len(shape) == 3 else None
 
 
 def input_dtype(model):
     """The dtype of the model's (first) input, e.g. "float32" or "uint8", or None if unknown."""
+    first = _first_input(model)
+    return None if first is None else keras.backend.standardize_dtype(first.dtype)
+
+
+def _first_input(model):
+    """The model's first symbolic input, or None for a subclassed or unbuilt model."""
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):
         return None
-    if not inputs:
-        return None
-    return keras.backend.standardize_dtype(inputs[0].dtype)
+    return inputs[0] if inputs else None
 
 
 def takes_integers(model):
