@@ -4,6 +4,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -48,8 +49,11 @@ def start_server(cwd, tmp, port, timeout=240):
     """`robustkeras demo` on the loopback, files confined to `tmp` (its TMPDIR); returns (process, url)."""
     env = dict(os.environ, TMPDIR=str(tmp), PYTHONPATH=os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", ""))
     log = open(os.path.join(str(tmp), "..", "server.log"), "w")
+    # Ctrl-C reaches the server even when the test run itself was started with SIGINT ignored (a shell's
+    # background job, nohup): a process that inherits an ignored SIGINT keeps ignoring it.
     proc = subprocess.Popen([sys.executable, "-m", "robustkeras.cli", "demo", "--port", str(port)], cwd=cwd, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + timeout
     while time.time() < deadline:
